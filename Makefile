@@ -1,0 +1,42 @@
+# Atelier. `make run` starts the platform on embedded defaults; `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SAMPLE_DIR ?= ../shared/wikiart/dev_sample
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: run test lint format migrate drills bench clean-venv
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.runtime
+	DJANGO_DEBUG=true $(PY) manage.py bootstrap_demo --sample-dir "$(SAMPLE_DIR)"
+	DJANGO_DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrate: $(VENV)/.runtime
+	DJANGO_DEBUG=true $(PY) manage.py migrate
