@@ -198,10 +198,14 @@ class ReviewEvent(models.Model):
     from_style = models.ForeignKey(Style, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     to_style = models.ForeignKey(Style, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     note = models.CharField(max_length=255, blank=True)
+    # For decisions: the artwork's verified_style id, label_source and status just before the decision, so that
+    # an undo restores exactly what was there (a dataset label, an earlier reviewer's label, or nothing).
+    artwork_state_before = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["actor", "action", "-created_at"], name="reviewevent_actor_action")]
 
     def __str__(self) -> str:
         return f"{self.action} on task #{self.task_id}"
