@@ -155,7 +155,8 @@ def test_zero_bytes_are_refused(settings):
 
 
 def test_too_small_image_is_refused(settings):
-    assert_refused(settings, png((100, 100)), "too_small", "The image is 100×100 px; each side must be at least 150 px.")
+    message = "The image is 100×100 px; each side must be at least 150 px."
+    assert_refused(settings, png((100, 100)), "too_small", message)
 
 
 def test_too_long_image_is_refused(settings):
@@ -171,7 +172,8 @@ def _png_declaring(width: int, height: int) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    pixels = zlib.compress(b"\0" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def test_decompression_bomb_is_refused(settings):
