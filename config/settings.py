@@ -143,8 +143,23 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Unacknowledged messages of a worker that died come back after this many seconds (kombu's Redis transport).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TIMEZONE = TIME_ZONE
+# The model runs only on workers consuming `inference` (`celery -A config worker -Q inference -c 1
+# --prefetch-multiplier 64`: one prefork child that loads the model lazily, so nothing forks after CUDA is
+# initialised; the prefetch lets celery-batches gather single uploads). Everything else runs on `default`.
+CELERY_TASK_ROUTES = {
+    "classifier.classify_artwork": {"queue": "inference"},
+    "classifier.classify_artworks": {"queue": "inference"},
+    "classifier.sweep_pending": {"queue": "default"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-pending-artworks": {
+        "task": "classifier.sweep_pending",
+        "schedule": env.float("ATELIER_PENDING_SWEEP_INTERVAL_SECONDS", default=120.0),
+    },
+}
 
 # --- Atelier ------------------------------------------------------------------------------------------------
 ATELIER = {
@@ -157,6 +172,16 @@ ATELIER = {
     # Deployment-wide override of the active version's review threshold (empty: use the version's own).
     "REVIEW_THRESHOLD": env.float("ATELIER_REVIEW_THRESHOLD", default=None),
     "REVIEW_LEASE_SECONDS": env.int("ATELIER_REVIEW_LEASE_SECONDS", default=600),
+    # Inference (classifier/engine): batch size, how long single uploads wait to be grouped, bulk chunk size.
+    "INFERENCE_DEVICE": env("ATELIER_INFERENCE_DEVICE", default="auto"),
+    "INFERENCE_BATCH_SIZE": env.int("ATELIER_INFERENCE_BATCH_SIZE", default=32),
+    "INFERENCE_BATCH_WAIT_SECONDS": env.float("ATELIER_INFERENCE_BATCH_WAIT_SECONDS", default=0.1),
+    "INFERENCE_CHUNK_SIZE": env.int("ATELIER_INFERENCE_CHUNK_SIZE", default=64),
+    "INFERENCE_DECODE_WORKERS": env.int("ATELIER_INFERENCE_DECODE_WORKERS", default=None),
+    # None: measure at load whether bf16 autocast is faster on this CPU.
+    "INFERENCE_CPU_BF16": env.bool("ATELIER_INFERENCE_CPU_BF16", default=None),
+    "PREDICT_TIMEOUT_SECONDS": env.float("ATELIER_PREDICT_TIMEOUT_SECONDS", default=10.0),
+    "PENDING_SWEEP_AGE_SECONDS": env.int("ATELIER_PENDING_SWEEP_AGE_SECONDS", default=300),
 }
 
 # --- REST framework -----------------------------------------------------------------------------------------
@@ -208,6 +233,9 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+    # Preloading commits the whole domain and its subdomains to HTTPS in every browser, for good: a decision for
+    # whoever owns the domain, not a default for an internal tool (set DJANGO_SECURE_HSTS_PRELOAD=true to opt in).
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 LOGGING = {
     "version": 1,

@@ -102,3 +102,30 @@ def model_version_refuse(*, version: ModelVersion, reason: str) -> ModelVersion:
 
 def active_model_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+
+
+def model_version_fallback(*, version: ModelVersion, reason: str) -> ModelVersion | None:
+    """Refuse ``version`` and reactivate the most recently active version whose checkpoint still verifies.
+
+    Called by the inference runtime when a checkpoint fails verification. Several workers may detect the
+    same problem at once: the row lock makes the first one do the work and the others find it done.
+    Returns the version now active (None when no good version is left).
+    """
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if version.status == ModelVersion.Status.ACTIVE:
+            model_version_refuse(version=version, reason=reason)
+            candidates = ModelVersion.objects.filter(
+                status=ModelVersion.Status.RETIRED, activated_at__isnull=False
+            ).order_by("-activated_at", "-id")
+            for candidate in candidates:
+                try:
+                    good = file_sha256(candidate.checkpoint_path) == candidate.checkpoint_sha256
+                except OSError:
+                    good = False
+                if good:
+                    return model_version_activate(
+                        version=candidate, note=f"automatic fallback: {version.name} was refused ({reason})"
+                    )
+                model_version_refuse(version=candidate, reason="checkpoint failed verification during fallback")
+    return active_model_version()

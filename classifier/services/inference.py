@@ -1,0 +1,154 @@
+"""Classifying stored artworks with the active model version: predict, store, route — idempotently."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from classifier.engine.core import ImageFailure, ImagePrediction
+from classifier.engine.runtime import active_engine
+from classifier.models import ModelVersion, Prediction
+from classifier.selectors import artworks_awaiting_prediction, artworks_pending_since
+from classifier.services.routing import prediction_route
+from curation.models import Artwork, Style
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ClassificationReport:
+    model_version: ModelVersion | None = None
+    predicted: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+
+def _opener(name: str):
+    return lambda: default_storage.open(name, "rb")
+
+
+def artworks_classify(*, artwork_ids: Sequence[int]) -> ClassificationReport:
+    """Predict every listed artwork that has no prediction by the active version yet, store and route it.
+
+    Idempotent: an artwork already predicted by the active version is skipped (and the unique constraint plus
+    the row lock make a concurrent duplicate harmless). An unreadable image marks its artwork ``failed`` with
+    the reason and does not stop the others. With no usable model version nothing changes: the artworks stay
+    pending and the periodic sweep re-enqueues them later. Database errors propagate (the task retries them).
+    """
+    report = ClassificationReport()
+    loaded = active_engine()
+    if loaded is None:
+        logger.warning("no usable active model version: %d artworks stay pending", len(artwork_ids))
+        report.skipped = list(artwork_ids)
+        return report
+    report.model_version = loaded.version
+    candidates = list(artworks_awaiting_prediction(artwork_ids=artwork_ids, model_version=loaded.version))
+    candidate_ids = {artwork.pk for artwork in candidates}
+    report.skipped = [artwork_id for artwork_id in artwork_ids if artwork_id not in candidate_ids]
+    if not candidates:
+        return report
+    outcomes = loaded.engine.predict([_opener(artwork.original.name) for artwork in candidates])
+    styles = {style.code: style for style in Style.objects.all()}
+    for artwork, outcome in zip(candidates, outcomes, strict=True):
+        if isinstance(outcome, ImageFailure):
+            if artwork_classification_fail(artwork_id=artwork.pk, reason=outcome.reason):
+                report.failed.append(artwork.pk)
+            else:
+                report.skipped.append(artwork.pk)
+            continue
+        prediction = prediction_record(
+            artwork_id=artwork.pk, model_version=loaded.version, outcome=outcome, styles=styles
+        )
+        (report.predicted if prediction is not None else report.skipped).append(artwork.pk)
+    logger.info(
+        "classified with %s: %d predicted, %d failed, %d skipped",
+        loaded.version.name,
+        len(report.predicted),
+        len(report.failed),
+        len(report.skipped),
+    )
+    return report
+
+
+def prediction_record(
+    *,
+    artwork_id: int,
+    model_version: ModelVersion,
+    outcome: ImagePrediction,
+    styles: dict[str, Style] | None = None,
+) -> Prediction | None:
+    """Store ``outcome`` as the artwork's prediction by ``model_version`` and route it, in one transaction.
+
+    Returns None (and changes nothing) when the artwork is gone or already has a prediction by this version.
+    """
+    styles = styles if styles is not None else {style.code: style for style in Style.objects.all()}
+    with transaction.atomic():
+        artwork = Artwork.objects.select_for_update().filter(pk=artwork_id).first()
+        if artwork is None:
+            logger.info("artwork %s disappeared before its prediction was stored", artwork_id)
+            return None
+        if Prediction.objects.filter(artwork=artwork, model_version=model_version).exists():
+            return None
+        prediction = Prediction.objects.create(
+            artwork=artwork,
+            model_version=model_version,
+            predicted_style=styles[outcome.predicted_class],
+            top3=[{"style": code, "prob": prob} for code, prob in outcome.top3],
+            confidence=outcome.confidence,
+            entropy=outcome.entropy,
+            probabilities=outcome.probabilities,
+            latency_ms=outcome.latency_ms,
+            batch_size=outcome.batch_size,
+        )
+        prediction_route(prediction=prediction, artwork=artwork)
+    return prediction
+
+
+def artwork_classification_fail(*, artwork_id: int, reason: str) -> bool:
+    """Mark a pending artwork ``failed`` with ``reason`` (terminal: its file cannot be decoded).
+
+    Artworks past pending (classified, in review, reviewed) keep their state: a human or an earlier prediction
+    already stands, and the problem is logged. Returns whether the artwork was marked.
+    """
+    with transaction.atomic():
+        artwork = Artwork.objects.select_for_update().filter(pk=artwork_id).first()
+        if artwork is None or artwork.status != Artwork.Status.PENDING:
+            logger.warning("artwork %s could not be decoded (%s); status kept", artwork_id, reason)
+            return False
+        artwork.status = Artwork.Status.FAILED
+        artwork.failure_reason = reason
+        artwork.save(update_fields=["status", "failure_reason", "updated_at"])
+    logger.warning("artwork %s failed: %s", artwork_id, reason)
+    return True
+
+
+def pending_artworks_requeue(*, older_than: timedelta | None = None) -> list[int]:
+    """Re-enqueue artworks left pending longer than ``older_than`` (a lost message, a worker that died)."""
+    from classifier.services.dispatch import classification_request
+
+    age = older_than if older_than is not None else timedelta(seconds=settings.ATELIER["PENDING_SWEEP_AGE_SECONDS"])
+    artwork_ids = list(artworks_pending_since(before=timezone.now() - age).values_list("pk", flat=True))
+    classification_request(artwork_ids=artwork_ids)
+    if artwork_ids:
+        logger.info("re-enqueued %d artworks left pending", len(artwork_ids))
+    return artwork_ids
+
+
+def artworks_reclassify(*, artworks: Sequence[Artwork] | None = None, artwork_ids: Sequence[int] = ()) -> list[int]:
+    """Queue the selected artworks for the active version; failed ones go back to pending to be tried again."""
+    from classifier.services.dispatch import classification_request
+
+    ids = [artwork.pk for artwork in artworks] if artworks is not None else list(artwork_ids)
+    with transaction.atomic():
+        Artwork.objects.filter(pk__in=ids, status=Artwork.Status.FAILED).update(
+            status=Artwork.Status.PENDING, updated_at=timezone.now()
+        )
+        classification_request(artwork_ids=ids)
+    return ids
