@@ -85,7 +85,49 @@ def _encode_jpeg(image: Image.Image, max_side: int, quality: int) -> bytes:
     return buffer.getvalue()
 
 
+@dataclass(frozen=True)
+class ValidatedImage:
+    """A file that passed every ingest rule, decoded to upright RGB; nothing stored."""
+
+    data: bytes
+    sha256: str
+    format: str
+    width: int
+    height: int
+    image: Image.Image
+
+
+def image_validate(*, file: IO[bytes] | bytes, decode_side: int | None = None) -> ValidatedImage:
+    """Apply the ingest rules to ``file`` without storing anything (``/predict`` uses this).
+
+    ``decode_side`` lets JPEGs decode at reduced scale down to that size (e.g. the model's resize).
+    Raises ``IngestError`` exactly as ``artwork_ingest`` would.
+    """
+    data = _read_limited(file)
+    image_format, width, height, rgb = _validated_rgb(data, decode_side or _limits()["DISPLAY_MAX_SIDE"])
+    return ValidatedImage(
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        format=image_format,
+        width=width,
+        height=height,
+        image=rgb,
+    )
+
+
 def _decode(data: bytes) -> _Decoded:
+    limits = _limits()
+    image_format, width, height, rgb = _validated_rgb(data, limits["DISPLAY_MAX_SIDE"])
+    return _Decoded(
+        format=image_format,
+        width=width,
+        height=height,
+        display_jpeg=_encode_jpeg(rgb, limits["DISPLAY_MAX_SIDE"], quality=88),
+        thumbnail_jpeg=_encode_jpeg(rgb, limits["THUMBNAIL_SIDE"], quality=82),
+    )
+
+
+def _validated_rgb(data: bytes, draft_side: int) -> tuple[str, int, int, Image.Image]:
     limits = _limits()
     min_side, max_side = limits["INGEST_MIN_SIDE"], limits["INGEST_MAX_SIDE"]
     with warnings.catch_warnings():
@@ -116,9 +158,9 @@ def _decode(data: bytes) -> _Decoded:
                 f"The image is {width}×{height} px; each side must be at most {max_side} px.",
             )
         if image_format == "JPEG":
-            # Decode at the smallest DCT scale that still covers the display size: the whole stream is still
+            # Decode at the smallest DCT scale that still covers the needed size: the whole stream is still
             # read (truncation is still detected), several times faster for large paintings.
-            image.draft("RGB", (limits["DISPLAY_MAX_SIDE"], limits["DISPLAY_MAX_SIDE"]))
+            image.draft("RGB", (draft_side, draft_side))
         try:
             image.load()
             upright = ImageOps.exif_transpose(image)
@@ -131,13 +173,7 @@ def _decode(data: bytes) -> _Decoded:
             raise IngestError(
                 "corrupt", f"The image could not be decoded: it is damaged or truncated ({exc})."
             ) from exc
-    return _Decoded(
-        format=image_format,
-        width=width,
-        height=height,
-        display_jpeg=_encode_jpeg(rgb, limits["DISPLAY_MAX_SIDE"], quality=88),
-        thumbnail_jpeg=_encode_jpeg(rgb, limits["THUMBNAIL_SIDE"], quality=82),
-    )
+    return image_format, width, height, rgb
 
 
 def _save_files(data: bytes, decoded: _Decoded) -> tuple[str, str, str]:
