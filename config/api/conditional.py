@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-from django.utils.http import http_date, parse_http_date_safe, parse_etags
+from django.utils.http import http_date, parse_etags, parse_http_date_safe
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response

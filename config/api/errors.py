@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from curation.services.ingest import IngestError
+from curation.services.review import ReviewError
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,9 @@ API_PATH_PREFIXES = ("/api/", "/predict")
 class ApiError(exceptions.APIException):
     """A refused request with a stable ``code`` for programs and a ``message`` for people."""
 
-    def __init__(self, *, status_code: int, code: str, message: str, fields: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, *, status_code: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+    ) -> None:
         super().__init__(detail=message, code=code)
         self.status_code = status_code
         self.error_code = code
@@ -35,8 +38,14 @@ class ApiError(exceptions.APIException):
         self.fields = fields or {}
 
 
-# ReviewError codes that mean "not yours" rather than "not possible now".
-_REVIEW_FORBIDDEN_CODES = frozenset({"not_claimant", "not_owner", "forbidden", "not_yours", "claimed_by_other"})
+# ReviewError codes (curation/services/review.py) → HTTP status; anything else is a conflict with the task's state.
+_REVIEW_STATUS = {
+    "forbidden": status.HTTP_403_FORBIDDEN,
+    "not_claimant": status.HTTP_403_FORBIDDEN,
+    "invalid_decision": status.HTTP_400_BAD_REQUEST,
+    "invalid_style": status.HTTP_400_BAD_REQUEST,
+    "nothing_to_undo": status.HTTP_404_NOT_FOUND,
+}
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -73,12 +82,10 @@ def _field_messages(detail: Any) -> dict[str, list[str]]:
 
 
 def _translate_domain_error(exc: Exception) -> Exception:
-    from curation.services.review import ReviewError  # the review services import models only; no cycle
-
     if isinstance(exc, IngestError):
         return ApiError(status_code=status.HTTP_400_BAD_REQUEST, code=exc.code, message=exc.message)
     if isinstance(exc, ReviewError):
-        status_code = status.HTTP_403_FORBIDDEN if exc.code in _REVIEW_FORBIDDEN_CODES else status.HTTP_409_CONFLICT
+        status_code = _REVIEW_STATUS.get(exc.code, status.HTTP_409_CONFLICT)
         return ApiError(status_code=status_code, code=exc.code, message=exc.message)
     return exc
 

@@ -1,0 +1,13 @@
+"""``/api/``: version 1 of the REST API, its OpenAPI schema and the interactive docs (Swagger UI, offline assets)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/", include("curation.api.urls")),
+    path("v1/", include("classifier.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]
