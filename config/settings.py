@@ -214,6 +214,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ArtworkStatusEnum": "curation.models.Artwork.Status",
+        "ReviewTaskStatusEnum": "curation.models.ReviewTask.Status",
+        "ModelVersionStatusEnum": "classifier.models.ModelVersion.Status",
+        "TrainingRunStatusEnum": "classifier.models.TrainingRun.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.add_error_responses",
