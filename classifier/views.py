@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from classifier.engine.runtime import active_engine
 from classifier.services.predict import artwork_ingest_with_prediction
 from config.api.errors import ApiError
+from config.api.throttling import AnonThrottle, UploadThrottle, UserThrottle
 from curation.services.ingest import image_validate
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class PredictView(APIView):
 
     permission_classes = [AllowAny]
     parser_classes = [MultiPartParser, FormParser]
+    # Anonymous 100/hour as the prototype promised, signed-in users their own rate, plus the uploads budget.
+    throttle_classes = [AnonThrottle, UserThrottle, UploadThrottle]
 
     @extend_schema(
         request={"multipart/form-data": PredictInputSerializer},

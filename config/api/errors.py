@@ -17,6 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from curation.selectors import FilterError
 from curation.services.ingest import IngestError
 from curation.services.review import ReviewError
 
@@ -84,6 +85,8 @@ def _field_messages(detail: Any) -> dict[str, list[str]]:
 def _translate_domain_error(exc: Exception) -> Exception:
     if isinstance(exc, IngestError):
         return ApiError(status_code=status.HTTP_400_BAD_REQUEST, code=exc.code, message=exc.message)
+    if isinstance(exc, FilterError):
+        return ApiError(status_code=status.HTTP_400_BAD_REQUEST, code="invalid_filter", message=str(exc))
     if isinstance(exc, ReviewError):
         status_code = _REVIEW_STATUS.get(exc.code, status.HTTP_409_CONFLICT)
         return ApiError(status_code=status_code, code=exc.code, message=exc.message)
