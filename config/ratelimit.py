@@ -14,6 +14,8 @@ import logging
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ def _keys(request: HttpRequest, username: str) -> list[str]:
 def _failures(keys: list[str]) -> int:
     try:
         return max((value or 0) for value in cache.get_many(keys).values()) if keys else 0
-    except Exception:  # noqa: BLE001 — any cache failure means "no limit", see the module docstring.
+    except Exception:  # any cache failure means "no limit", see the module docstring.
         logger.warning("login rate limiter: cache unavailable, not limiting")
         return 0
 
@@ -47,7 +49,7 @@ def login_failure_record(*, request: HttpRequest, username: str) -> None:
         except ValueError:
             # Expired between add and incr: start again.
             cache.set(key, 1, timeout=window)
-        except Exception:  # noqa: BLE001 — see the module docstring.
+        except Exception:  # see the module docstring.
             logger.warning("login rate limiter: cache unavailable, failure not counted")
 
 
@@ -63,8 +65,15 @@ class RateLimitedLoginView(auth_views.LoginView):
         if login_is_locked(request=request, username=username):
             logger.warning("login refused: too many failures", extra={"client": _client_address(request)})
             form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, "Too many failed sign-in attempts. Wait a few minutes and try again.")
+            # Set the errors directly: validating the form would check the password, which is what we refuse.
+            form._errors = ErrorDict(
+                {
+                    NON_FIELD_ERRORS: form.error_class(
+                        ["Too many failed sign-in attempts. Wait a few minutes and try again."],
+                        error_class="nonfield",
+                    )
+                }
+            )
             response = self.render_to_response(self.get_context_data(form=form))
             response.status_code = 429
             response["Retry-After"] = str(settings.ATELIER["LOGIN_LOCKOUT_SECONDS"])
@@ -78,6 +87,6 @@ class RateLimitedLoginView(auth_views.LoginView):
     def form_valid(self, form):
         try:
             cache.delete(_keys(self.request, form.get_user().get_username())[1])
-        except Exception:  # noqa: BLE001 — see the module docstring.
+        except Exception:  # see the module docstring.
             logger.warning("login rate limiter: cache unavailable, counter not cleared")
         return super().form_valid(form)

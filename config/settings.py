@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -50,7 +52,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -243,10 +247,51 @@ if not DEBUG:
     # whoever owns the domain, not a default for an internal tool (set DJANGO_SECURE_HSTS_PRELOAD=true to opt in).
     SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+# --- Operations (config/health.py, config/metrics.py, config/ratelimit.py, housekeeping) --------------------
+ATELIER.update(
+    {
+        # Worker heartbeats behind /readyz: a dead worker's key expires after the TTL.
+        "HEARTBEAT_REDIS_URL": env("ATELIER_HEARTBEAT_REDIS_URL", default=""),
+        "HEARTBEAT_INTERVAL_SECONDS": env.float("ATELIER_HEARTBEAT_INTERVAL_SECONDS", default=5.0),
+        "HEARTBEAT_TTL_SECONDS": env.int("ATELIER_HEARTBEAT_TTL_SECONDS", default=15),
+        # Inference workers load the active model at start (from the heartbeat thread), not on the first task.
+        "WORKER_PRELOAD_MODEL": env.bool("ATELIER_WORKER_PRELOAD_MODEL", default=True),
+        # /metrics: a bearer token, or (without one) only these client addresses.
+        "METRICS_TOKEN": env("ATELIER_METRICS_TOKEN", default=""),
+        "METRICS_ALLOWED_IPS": env.list("ATELIER_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"]),
+        "LOGIN_MAX_FAILURES": env.int("ATELIER_LOGIN_MAX_FAILURES", default=5),
+        "LOGIN_LOCKOUT_SECONDS": env.int("ATELIER_LOGIN_LOCKOUT_SECONDS", default=15 * 60),
+        "DRIFT_WINDOW": env.int("ATELIER_DRIFT_WINDOW", default=500),
+        "DRIFT_TOLERANCE": env.float("ATELIER_DRIFT_TOLERANCE", default=0.10),
+        # Housekeeping: media files without an artwork row older than this are crash leftovers (younger ones may
+        # belong to an upload whose row is being written right now).
+        "ORPHAN_MEDIA_MIN_AGE_SECONDS": env.int("ATELIER_ORPHAN_MEDIA_MIN_AGE_SECONDS", default=6 * 60 * 60),
+        "STALE_UPLOAD_AGE_SECONDS": env.int("ATELIER_STALE_UPLOAD_AGE_SECONDS", default=24 * 60 * 60),
+    }
+)
+# Big uploads are spooled here (not /tmp) so that housekeeping can find what a crashed request left behind.
+FILE_UPLOAD_TEMP_DIR = str(env.path("FILE_UPLOAD_TEMP_DIR", default=VAR_DIR / "tmp" / "uploads"))
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+# The Content-Security-Policy of every HTML page (config/middleware.py). No inline scripts; styles may be inline.
+ATELIER_CSP = env(
+    "ATELIER_CSP",
+    default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
+if REDIS_URL:
+    # A Redis restart must not turn every throttled API call or login into a 500: see config/cache.py.
+    CACHES["default"]["BACKEND"] = "config.cache.ResilientRedisCache"
+CELERY_IMPORTS = ["config.housekeeping_tasks"]
+CELERY_TASK_ROUTES["atelier.housekeeping"] = {"queue": "default"}
+CELERY_BEAT_SCHEDULE["housekeeping"] = {
+    "task": "atelier.housekeeping",
+    "schedule": env.float("ATELIER_HOUSEKEEPING_INTERVAL_SECONDS", default=6 * 60 * 60.0),
 }
+
+# JSON lines with request and task ids (config/logging.py); LOG_FORMAT=plain for a developer's terminal.
+LOGGING = logging_config(
+    level=env("LOG_LEVEL", default="INFO"), json_format=env("LOG_FORMAT", default="json") == "json"
+)
+# Celery must log through the same handlers instead of installing its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
