@@ -20,7 +20,8 @@ import functools
 import hmac
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections import Counter as Counter_
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -95,10 +96,11 @@ HOUSEKEEPING_REMOVED = Counter(
 
 def count_ingest(service: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate the ingest service: count accepted / duplicate / rejected-by-reason outcomes."""
-    from curation.services.ingest import IngestError
 
     @functools.wraps(service)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from curation.services.ingest import IngestError
+
         try:
             result = service(*args, **kwargs)
         except IngestError as exc:
@@ -108,6 +110,32 @@ def count_ingest(service: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return wrapper
+
+
+def inference_observe(*, model_version: str, device: str, seconds: float, outcomes: Sequence[Any]) -> None:
+    """Record one engine call: its wall time, every image's latency, the forward-pass sizes and decode failures.
+
+    The engine tags each image with the size of the forward pass it was in, so ``n`` images tagged with size
+    ``b`` came from ``n / b`` passes of ``b`` images.
+    """
+    INFERENCE_BATCH_SECONDS.labels(model_version=model_version, device=device).observe(seconds)
+    sizes: Counter_[int] = Counter_()
+    for outcome in outcomes:
+        batch_size = getattr(outcome, "batch_size", None)
+        if batch_size is None:
+            INFERENCE_FAILURES.labels(reason="undecodable").inc()
+            continue
+        sizes[batch_size] += 1
+        INFERENCE_IMAGE_LATENCY_SECONDS.labels(model_version=model_version).observe(outcome.latency_ms / 1000)
+    for batch_size, images in sizes.items():
+        for _ in range(max(1, images // max(1, batch_size))):
+            INFERENCE_BATCH_SIZE.labels(model_version=model_version).observe(batch_size)
+
+
+def prediction_observe(*, model_version: str, route: Any, confidence: float) -> None:
+    """Record one stored prediction with its routing outcome (``Route`` value: auto_accepted, review_opened…)."""
+    PREDICTIONS.labels(model_version=model_version, outcome=str(getattr(route, "value", route))).inc()
+    PREDICTION_CONFIDENCE.labels(model_version=model_version).observe(confidence)
 
 
 # --- State (computed at scrape time) ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.conf import settings
 from classifier.engine.core import InferenceEngine
 from classifier.models import ModelVersion
 from classifier.services.registry import file_sha256, model_version_fallback
+from config.metrics import MODEL_LOAD_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def active_engine() -> LoadedEngine | None:
                 engine = engine_build(version=version)
             except CheckpointRejected as exc:
                 logger.error("model version %s refused: %s", version.name, exc)
+                MODEL_LOAD_FAILURES.labels(model_version=version.name).inc()
                 model_version_fallback(version=version, reason=str(exc))
                 continue
             logger.info("engine switched to model version %s (%s)", version.name, engine.device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,6 +18,7 @@ from classifier.engine.runtime import active_engine
 from classifier.models import ModelVersion, Prediction
 from classifier.selectors import artworks_awaiting_prediction, artworks_pending_since
 from classifier.services.routing import prediction_route
+from config.metrics import inference_observe, prediction_observe
 from curation.models import Artwork, Style
 
 logger = logging.getLogger(__name__)
@@ -54,7 +56,14 @@ def artworks_classify(*, artwork_ids: Sequence[int]) -> ClassificationReport:
     report.skipped = [artwork_id for artwork_id in artwork_ids if artwork_id not in candidate_ids]
     if not candidates:
         return report
+    started = time.perf_counter()
     outcomes = loaded.engine.predict([_opener(artwork.original.name) for artwork in candidates])
+    inference_observe(
+        model_version=loaded.version.name,
+        device=str(loaded.engine.device),
+        seconds=time.perf_counter() - started,
+        outcomes=outcomes,
+    )
     styles = {style.code: style for style in Style.objects.all()}
     for artwork, outcome in zip(candidates, outcomes, strict=True):
         if isinstance(outcome, ImageFailure):
@@ -107,7 +116,8 @@ def prediction_record(
             latency_ms=outcome.latency_ms,
             batch_size=outcome.batch_size,
         )
-        prediction_route(prediction=prediction, artwork=artwork)
+        routing = prediction_route(prediction=prediction, artwork=artwork)
+    prediction_observe(model_version=model_version.name, route=routing.route, confidence=prediction.confidence)
     return prediction
 
 

@@ -23,6 +23,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from config.metrics import count_ingest
 from curation.models import Artwork, Style
 from mltrain.imaging import ALLOWED_FORMATS, to_rgb
 
@@ -190,6 +191,7 @@ def _delete_files(*names: str) -> None:
             default_storage.delete(name)
 
 
+@count_ingest
 def artwork_ingest(
     *,
     file: IO[bytes] | bytes,
