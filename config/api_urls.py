@@ -3,7 +3,11 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.api.admin import install_token_action
+
 app_name = "api"
+
+install_token_action()
 
 urlpatterns = [
     path("v1/", include("curation.api.urls")),
