@@ -30,13 +30,17 @@ _RECORD_ATTRIBUTES = frozenset(
 # Objects Django passes in ``extra`` that must never be serialised (they carry bodies, cookies, headers).
 _DROPPED_EXTRA = frozenset({"request", "response", "server_time"})
 _SECRET_PATTERNS = [
+    # Authorization headers, scheme included ("Authorization: Token abc…").
+    re.compile(
+        r"(?i)(?P<key>[\"']?authorization[\"']?\s*[:=]\s*[\"']?)(?P<value>(?:(?:token|bearer|basic)\s+)?[^\s\"',;&]+)"
+    ),
     # key=value / "key": "value" pairs whose key names a credential.
     re.compile(
-        r"(?i)(?P<key>[\"']?(?:password|passwd|secret|token|api[_-]?key|sessionid|csrftoken|authorization)"
+        r"(?i)(?P<key>[\"']?(?:password|passwd|secret|token|api[_-]?key|sessionid|csrftoken)"
         r"[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"',;&]+)"
     ),
-    # Authorization header values.
-    re.compile(r"(?i)(?P<key>\b(?:token|bearer|basic)\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})"),
+    # Bare authorization values.
+    re.compile(r"(?i)(?P<key>\b(?:token|bearer|basic)\s+)(?P<value>[A-Za-z0-9._~+/=-]{20,})"),
     # Passwords inside URLs: scheme://user:password@host.
     re.compile(r"(?P<key>[a-z][a-z0-9+.-]*://[^:/\s@]+:)(?P<value>[^@\s/]+)(?=@)"),
 ]
@@ -96,7 +100,13 @@ class JsonFormatter(logging.Formatter):
         if task_id:
             entry["task_id"] = task_id
         for key, value in record.__dict__.items():
-            if key in _RECORD_ATTRIBUTES or key in _DROPPED_EXTRA or key in entry or key.startswith("_"):
+            if (
+                key in _RECORD_ATTRIBUTES
+                or key in _DROPPED_EXTRA
+                or key in ("request_id", "task_id")
+                or key in entry
+                or key.startswith("_")
+            ):
                 continue
             entry[key] = _safe_value(value)
         if record.exc_info:
@@ -138,8 +148,24 @@ def connect_celery_signals() -> None:
     signals.task_postrun.connect(_task_postrun, weak=False, dispatch_uid="atelier_log_postrun")
 
 
+_base_record_factory = logging.getLogRecordFactory()
+
+
+def _record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    # Stamp the ids when the record is made: handlers may format it later, outside the request's context.
+    record = _base_record_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    record.task_id = task_id_var.get()
+    return record
+
+
 def logging_config(*, level: str, json_format: bool) -> dict[str, Any]:
-    """The ``LOGGING`` dict for settings: JSON lines to stderr (or plain text for a developer's terminal)."""
+    """The ``LOGGING`` dict for settings: JSON lines to stderr (or plain text for a developer's terminal).
+
+    Also installs the record factory that stamps request and task ids on every record.
+    """
+    if logging.getLogRecordFactory() is not _record_factory:
+        logging.setLogRecordFactory(_record_factory)
     return {
         "version": 1,
         "disable_existing_loggers": False,
