@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -83,6 +84,10 @@ def _field_messages(detail: Any) -> dict[str, list[str]]:
 
 
 def _translate_domain_error(exc: Exception) -> Exception:
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
     if isinstance(exc, IngestError):
         return ApiError(status_code=status.HTTP_400_BAD_REQUEST, code=exc.code, message=exc.message)
     if isinstance(exc, FilterError):
