@@ -5,20 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('curation', '0002_styles_and_roles'),
+        ("curation", "0002_styles_and_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reviewevent',
-            name='artwork_state_before',
+            model_name="reviewevent",
+            name="artwork_state_before",
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='reviewevent',
-            index=models.Index(fields=['actor', 'action', '-created_at'], name='reviewevent_actor_action'),
+            model_name="reviewevent",
+            index=models.Index(fields=["actor", "action", "-created_at"], name="reviewevent_actor_action"),
         ),
     ]
