@@ -146,7 +146,13 @@ def _validated_rgb(data: bytes, draft_side: int) -> tuple[str, int, int, Image.I
             ) from exc
         image_format = image.format
         width, height = image.size
-        if image.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
+        try:
+            orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+        except (OSError, SyntaxError, ValueError, EOFError):
+            # PNG keeps EXIF after the pixels; a file without them fails here. The size checks still apply,
+            # and the decode below reports the damage.
+            orientation = 1
+        if orientation in (5, 6, 7, 8):
             width, height = height, width
         if width < min_side or height < min_side:
             raise IngestError(
