@@ -144,7 +144,13 @@ class TrainingRunStartSerializer(serializers.Serializer):
     )
 
     def validate_data(self, value: str) -> str:
-        if value and not Path(value).is_dir():
+        if not value:
+            return value
+        try:
+            is_folder = Path(value).is_dir()
+        except (OSError, ValueError):  # a name too long for the filesystem, a NUL byte
+            is_folder = False
+        if not is_folder:
             raise serializers.ValidationError("No such folder on the server.")
         return value
 

@@ -1,0 +1,73 @@
+"""Schemathesis against the generated OpenAPI schema, in-process (WSGI), authenticated as an ml_admin.
+
+Every operation of the schema (the v1 API and /predict) gets a bounded number of generated requests; each
+response must not be a 5xx and must match what the schema documents (status, content type, body, headers).
+The database holds one of everything first, with a real, loadable model version active, so that the generated
+ids sometimes hit real rows and /predict really predicts.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from classifier.models import TrainingRun
+from config.api.tokens import api_token_issue
+from curation.services.review import review_claim_next
+from tests.factories import ArtworkFactory, UserFactory, review_task_create
+
+EXAMPLES_PER_OPERATION = 12
+# What the issue asks: no 5xx, and every response as documented. (Schemathesis's negative-data checks would also
+# demand 4xx for inputs DRF tolerates by design, such as a repeated query parameter.)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def api_schema(db, make_version, sample_dir):
+    from config.wsgi import application
+
+    ml_admin = UserFactory(username="fuzz-admin", roles=["ml_admin"])
+    reviewer = UserFactory(username="fuzz-reviewer", roles=["reviewer"])
+    make_version("fuzz-model-a", which="a")
+    make_version("fuzz-model-b", which="b", activate=False)
+    for index in range(3):
+        ArtworkFactory(image_index=index, uploaded_by=ml_admin)
+    task = review_task_create(image_index=4)
+    review_task_create(image_index=5)
+    review_claim_next(reviewer=reviewer)
+    TrainingRun.objects.create(config={"from_db": True}, started_by=ml_admin)
+    assert task.pk  # rows exist before the schema is fetched
+
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+    token, _ = api_token_issue(user=ml_admin)
+    schema.config.headers = {"Authorization": f"Token {token.key}"}
+    return schema
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_api_matches_its_schema(case):
+    token_header = case.operation.schema.config.headers
+    case.call_and_validate(headers=token_header, checks=CHECKS)
