@@ -74,7 +74,7 @@ class RateLimitedLoginView(auth_views.LoginView):
                     )
                 }
             )
-            response = self.render_to_response(self.get_context_data(form=form))
+            response = self.render_to_response(self.get_context_data(form=form, rate_limited=True))
             response.status_code = 429
             response["Retry-After"] = str(settings.ATELIER["LOGIN_LOCKOUT_SECONDS"])
             return response

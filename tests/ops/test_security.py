@@ -1,0 +1,107 @@
+"""Security headers, CSP on pages, HSTS behind TLS, CSRF on sign-in, and sign-in rate limiting."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def test_pages_carry_csp_frame_deny_and_nosniff(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert response["Content-Security-Policy"] == django_settings.ATELIER_CSP
+    assert "script-src 'self';" in response["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_json_responses_get_no_csp_but_nosniff(client):
+    response = client.get("/healthz")
+    assert "Content-Security-Policy" not in response
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_hsts_is_sent_over_tls(client, settings):
+    settings.SECURE_HSTS_SECONDS = 2592000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    assert client.get("/healthz", secure=True)["Strict-Transport-Security"] == "max-age=2592000; includeSubDomains"
+    assert "Strict-Transport-Security" not in client.get("/healthz", secure=False)
+
+
+def test_sign_in_without_csrf_token_is_refused():
+    UserFactory(username="curator1")
+    csrf_client = Client(enforce_csrf_checks=True)
+    response = csrf_client.post("/accounts/login/", {"username": "curator1", "password": PASSWORD})
+    assert response.status_code == 403
+    assert "_auth_user_id" not in csrf_client.session
+
+
+def test_repeated_failures_lock_the_account_and_the_address(client, settings):
+    settings.ATELIER = {**settings.ATELIER, "LOGIN_MAX_FAILURES": 3, "LOGIN_LOCKOUT_SECONDS": 600}
+    UserFactory(username="curator2")
+    UserFactory(username="reviewer2")
+    for _ in range(3):
+        response = client.post(
+            "/accounts/login/", {"username": "curator2", "password": "wrong"}, REMOTE_ADDR="10.0.0.5"
+        )
+        assert response.status_code == 200  # the form again, with its error
+
+    locked = client.post("/accounts/login/", {"username": "curator2", "password": PASSWORD}, REMOTE_ADDR="10.0.0.5")
+    assert locked.status_code == 429
+    assert locked["Retry-After"] == "600"
+    assert "Too many failed sign-in attempts" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+    # The account is locked from another address too…
+    elsewhere = Client()
+    response = elsewhere.post(
+        "/accounts/login/", {"username": "curator2", "password": PASSWORD}, REMOTE_ADDR="10.0.0.6"
+    )
+    assert response.status_code == 429
+    # …and the address is locked for other accounts; another address and account sign in normally.
+    same_address = Client().post(
+        "/accounts/login/", {"username": "reviewer2", "password": PASSWORD}, REMOTE_ADDR="10.0.0.5"
+    )
+    assert same_address.status_code == 429
+    fine = Client()
+    response = fine.post("/accounts/login/", {"username": "reviewer2", "password": PASSWORD}, REMOTE_ADDR="10.0.0.7")
+    assert response.status_code == 302
+    assert fine.session["_auth_user_id"] == str(UserFactory(username="reviewer2").pk)
+
+
+def test_a_success_clears_the_account_counter(client, settings):
+    settings.ATELIER = {**settings.ATELIER, "LOGIN_MAX_FAILURES": 3, "LOGIN_LOCKOUT_SECONDS": 600}
+    UserFactory(username="curator3")
+    for address in ("10.1.0.1", "10.1.0.2"):
+        client.post("/accounts/login/", {"username": "curator3", "password": "wrong"}, REMOTE_ADDR=address)
+    assert (
+        client.post(
+            "/accounts/login/", {"username": "curator3", "password": PASSWORD}, REMOTE_ADDR="10.1.0.3"
+        ).status_code
+        == 302
+    )
+    client.logout()
+    for address in ("10.1.0.4", "10.1.0.5"):
+        client.post("/accounts/login/", {"username": "curator3", "password": "wrong"}, REMOTE_ADDR=address)
+    assert (
+        client.post(
+            "/accounts/login/", {"username": "curator3", "password": PASSWORD}, REMOTE_ADDR="10.1.0.6"
+        ).status_code
+        == 302
+    )
