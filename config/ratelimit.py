@@ -90,3 +90,24 @@ class RateLimitedLoginView(auth_views.LoginView):
         except Exception:  # see the module docstring.
             logger.warning("login rate limiter: cache unavailable, counter not cleared")
         return super().form_valid(form)
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin's sign-in behind the same limiter (admin.site.login does the rest)."""
+    from django.contrib import admin
+
+    username = request.POST.get("username", "") if request.method == "POST" else ""
+    if request.method == "POST" and login_is_locked(request=request, username=username):
+        logger.warning("admin login refused: too many failures", extra={"client": _client_address(request)})
+        response = HttpResponse(
+            "Too many failed sign-in attempts. Wait a few minutes and try again.\n",
+            status=429,
+            content_type="text/plain",
+        )
+        response["Retry-After"] = str(settings.ATELIER["LOGIN_LOCKOUT_SECONDS"])
+        return response
+    response = admin.site.login(request)
+    # The admin answers a failed sign-in with the form again (200); a success redirects.
+    if request.method == "POST" and response.status_code == 200:
+        login_failure_record(request=request, username=username)
+    return response

@@ -4,7 +4,7 @@ from django.urls import include, path
 from classifier.views import PredictView
 from config.health import healthz, readyz
 from config.metrics import metrics_view
-from config.ratelimit import RateLimitedLoginView
+from config.ratelimit import RateLimitedLoginView, admin_login
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     # Before django.contrib.auth.urls so that this name and path win: sign-in with failure rate limiting.
     path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("predict", PredictView.as_view(), name="predict"),
     path("api/", include("config.api_urls")),

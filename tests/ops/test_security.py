@@ -105,3 +105,15 @@ def test_a_success_clears_the_account_counter(client, settings):
         ).status_code
         == 302
     )
+
+
+def test_admin_sign_in_is_rate_limited_too(client, settings):
+    settings.ATELIER = {**settings.ATELIER, "LOGIN_MAX_FAILURES": 2, "LOGIN_LOCKOUT_SECONDS": 300}
+    UserFactory(username="admin1", is_staff=True, is_superuser=True)
+    for _ in range(2):
+        response = client.post("/admin/login/", {"username": "admin1", "password": "wrong"}, REMOTE_ADDR="10.2.0.1")
+        assert response.status_code == 200
+    locked = client.post("/admin/login/", {"username": "admin1", "password": PASSWORD}, REMOTE_ADDR="10.2.0.1")
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/login/", REMOTE_ADDR="10.2.0.1").status_code == 200
