@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -37,7 +39,18 @@ CHECKS = [
 
 
 @pytest.fixture
-def api_schema(db, make_version, sample_dir):
+def _keep_test_connection():
+    """Calling the WSGI app directly fires request_started/finished, whose close_old_connections would close the
+    test's transaction-wrapped connection on PostgreSQL; Django's own test client disconnects it the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(db, _keep_test_connection, make_version, sample_dir):
     from config.wsgi import application
 
     ml_admin = UserFactory(username="fuzz-admin", roles=["ml_admin"])
