@@ -226,7 +226,8 @@ def default_preprocessing(name: str, *, input_size: int = RECIPE_INPUT_SIZE) -> 
     }
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    path = Path(path)
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -288,7 +289,7 @@ def create_model(
                     f"{name} is a from-scratch baseline with no pretrained weights; drop --pretrained or pass --weights"
                 )
             model = spec.builder(num_classes)
-            _load_backbone_strictly(model, _read_state_dict(Path(weights)), str(weights))
+            _load_backbone_strictly(model, read_state_dict(Path(weights)), str(weights))
             return model
         return spec.builder(num_classes)
 
@@ -298,7 +299,7 @@ def create_model(
             raise PretrainedWeightsUnavailable(f"Weights file {weights} does not exist")
         if spec.convert_state_dict is not None:
             model = timm.create_model(spec.timm_base, pretrained=False, num_classes=num_classes)
-            state_dict = _read_state_dict(weights)
+            state_dict = read_state_dict(weights)
             if not any(key in model.state_dict() for key in state_dict):
                 state_dict = spec.convert_state_dict(state_dict)
             _load_backbone_strictly(model, state_dict, str(weights))
@@ -314,7 +315,7 @@ def create_model(
     if spec.bundled_weights is not None:
         path = spec.bundled_weights()
         model = timm.create_model(spec.timm_base, pretrained=False, num_classes=num_classes)
-        state_dict = _read_state_dict(path)
+        state_dict = read_state_dict(path)
         if spec.convert_state_dict is not None:
             state_dict = spec.convert_state_dict(state_dict)
         _load_backbone_strictly(model, state_dict, str(path))
