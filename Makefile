@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test lint format migrate drills bench clean-venv
+.PHONY: run test lint format migrate drills bench clean-venv lock
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,3 +40,9 @@ format: $(VENV)/.dev
 
 migrate: $(VENV)/.runtime
 	DJANGO_DEBUG=true $(PY) manage.py migrate
+
+# requirements.txt stays the source; requirements.lock pins every transitive dependency with hashes for the
+# production image (Linux x86_64, Python 3.11): `pip install --require-hashes -r requirements.lock`.
+lock: $(VENV)/.dev
+	$(VENV)/bin/uv pip compile requirements.txt --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 --no-header --quiet -o requirements.lock
