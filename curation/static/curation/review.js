@@ -19,8 +19,11 @@
   }
 
   function highlight(index) {
+    options.querySelectorAll("li").forEach(function (li) {
+      li.classList.remove("selected");
+      li.removeAttribute("aria-selected");
+    });
     var items = visibleOptions();
-    items.forEach(function (li) { li.classList.remove("selected"); li.removeAttribute("aria-selected"); });
     if (!items.length) { selected = -1; return; }
     selected = Math.max(0, Math.min(index, items.length - 1));
     items[selected].classList.add("selected");
