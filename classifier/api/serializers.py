@@ -10,6 +10,7 @@ from rest_framework import serializers
 from classifier.models import ModelVersion, Prediction, TrainingRun
 from mltrain.architectures import ARCHITECTURES
 from mltrain.config import PRESETS
+from mltrain.db import normalize_options
 
 
 class Top3EntrySerializer(serializers.Serializer):
@@ -120,8 +121,8 @@ class TrainingRunStartSerializer(serializers.Serializer):
 
     data = serializers.CharField(
         required=False,
-        allow_blank=True,
-        default="",
+        allow_null=True,
+        default=None,
         max_length=500,
         help_text="A folder on the server with one sub-folder per style (e.g. the WikiArt tree).",
     )
@@ -139,6 +140,14 @@ class TrainingRunStartSerializer(serializers.Serializer):
     device = serializers.ChoiceField(choices=["auto", "cpu", "cuda"], required=False, default="auto")
     freeze_backbone = serializers.BooleanField(required=False, default=False)
     split = serializers.ChoiceField(choices=["stratified", "artgan"], required=False, default="stratified")
+    pretrained = serializers.BooleanField(default=True, help_text="Start from the architecture's pretrained weights.")
+    patience = serializers.IntegerField(required=False, min_value=1, max_value=100, help_text="Early stopping.")
+    lr = serializers.FloatField(required=False, min_value=1e-7, max_value=1.0)
+    input_size = serializers.IntegerField(required=False, min_value=32, max_value=1024)
+    review_precision = serializers.FloatField(
+        required=False, min_value=0.5, max_value=1.0, help_text="Precision the review threshold targets (0.9)."
+    )
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
     activate_best = serializers.BooleanField(
         default=False, help_text="Activate the best new version if it beats the active one on the same test split."
     )
@@ -157,4 +166,8 @@ class TrainingRunStartSerializer(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         if not attrs.get("data") and not attrs.get("from_db"):
             raise serializers.ValidationError("Give a data folder, or from_db=true, or both.")
+        try:
+            normalize_options(attrs)  # the worker's own check: a bad combination fails now, not in the queue
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from error
         return attrs
