@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -79,3 +80,80 @@ class SecurityHeadersMiddleware:
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+class DatabaseOutageRetryMiddleware:
+    """Ride out a short database outage (a PostgreSQL restart or failover) instead of answering 500.
+
+    When the view failed because the database connection broke, the connections are closed, the database is
+    polled until it answers again (at most ``DB_OUTAGE_RETRY_SECONDS``) and the request runs once more. Only
+    requests that are safe to run twice are retried: reads, and the upload endpoints listed in
+    ``DB_OUTAGE_RETRY_PATHS`` (ingest is idempotent by content hash, so a re-run of an upload whose first
+    commit did land finds the artwork instead of creating a second). If the database does not come back in
+    time the answer is 503 with ``Retry-After``, never a bare 500.
+    """
+
+    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        from django.db import InterfaceError, OperationalError
+
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            request._atelier_database_outage = exception
+        return None
+
+    def _retryable(self, request: HttpRequest) -> bool:
+        if request.method in self.SAFE_METHODS:
+            return True
+        return request.path in settings.ATELIER["DB_OUTAGE_RETRY_PATHS"]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        outage = getattr(request, "_atelier_database_outage", None)
+        if outage is None:
+            return response
+        deadline = time.monotonic() + settings.ATELIER["DB_OUTAGE_RETRY_SECONDS"]
+        attempt = 0
+        while outage is not None and self._retryable(request) and time.monotonic() < deadline:
+            attempt += 1
+            access_logger.warning(
+                "database unavailable (%s); retrying %s %s", outage, request.method, request.path,
+                extra={"attempt": attempt},
+            )  # fmt: skip
+            if not _wait_for_database(deadline):
+                break
+            request._atelier_database_outage = None
+            response = self.get_response(request)
+            outage = getattr(request, "_atelier_database_outage", None)
+        if outage is None:
+            return response
+        from django.http import JsonResponse
+
+        unavailable = JsonResponse(
+            {"error": {"code": "database_unavailable", "message": "The database is unavailable; try again shortly."}},
+            status=503,
+        )
+        unavailable["Retry-After"] = "5"
+        return unavailable
+
+
+def _wait_for_database(deadline: float) -> bool:
+    """Close the broken connections and poll until the database answers (True) or the deadline passes."""
+    from django.db import DatabaseError, connections
+
+    delay = 0.2
+    while True:
+        for connection in connections.all(initialized_only=True):
+            with contextlib.suppress(DatabaseError):
+                connection.close()
+        try:
+            connections["default"].ensure_connection()
+            return True
+        except DatabaseError:
+            if time.monotonic() + delay > deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)

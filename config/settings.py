@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    "config.middleware.DatabaseOutageRetryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -267,6 +268,12 @@ ATELIER.update(
         # belong to an upload whose row is being written right now).
         "ORPHAN_MEDIA_MIN_AGE_SECONDS": env.int("ATELIER_ORPHAN_MEDIA_MIN_AGE_SECONDS", default=6 * 60 * 60),
         "STALE_UPLOAD_AGE_SECONDS": env.int("ATELIER_STALE_UPLOAD_AGE_SECONDS", default=24 * 60 * 60),
+        # A request that hit a broken database connection waits this long for it to come back and runs again
+        # (reads, and these idempotent upload endpoints), instead of answering 500: config/middleware.py.
+        "DB_OUTAGE_RETRY_SECONDS": env.float("ATELIER_DB_OUTAGE_RETRY_SECONDS", default=20.0),
+        "DB_OUTAGE_RETRY_PATHS": env.list(
+            "ATELIER_DB_OUTAGE_RETRY_PATHS", default=["/api/v1/artworks/", "/predict", "/upload/file/"]
+        ),
     }
 )
 # Big uploads are spooled here (not /tmp) so that housekeeping can find what a crashed request left behind.

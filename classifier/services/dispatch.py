@@ -21,7 +21,7 @@ def classification_request(*, artwork_ids: Sequence[int], chunk_size: int | None
     if not ids:
         return
     if len(ids) == 1:
-        transaction.on_commit(lambda: classify_artwork.delay(ids[0]))
+        transaction.on_commit(lambda: classify_artwork.delay(ids[0]), robust=_broker_outage_tolerant())
         return
     size = chunk_size or settings.ATELIER["INFERENCE_CHUNK_SIZE"]
     chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
@@ -30,4 +30,11 @@ def classification_request(*, artwork_ids: Sequence[int], chunk_size: int | None
         for chunk in chunks:
             classify_artworks.delay(chunk)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=_broker_outage_tolerant())
+
+
+def _broker_outage_tolerant() -> bool:
+    # With a broker, a failed publish (Redis restarting) is logged instead of raised: the artwork is committed
+    # and pending, the request must not answer 500 for it, and the periodic sweep queues it again. In-process
+    # (eager) mode keeps raising so that errors surface in tests and on a laptop.
+    return not settings.CELERY_TASK_ALWAYS_EAGER
