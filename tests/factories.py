@@ -116,6 +116,19 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     metrics = factory.LazyFunction(dict)
 
 
+def _top3(code: str, confidence: float) -> list[dict]:
+    """A plausible top 3 after ``code``: descending probabilities that sum to at most 1."""
+    rest = 1 - confidence
+    second = round(min(confidence * 0.9, rest * 0.6), 6)
+    third = round(min(second * 0.9, (rest - second) * 0.5), 6)
+    others = [other for other in ("Post_Impressionism", "Realism", "Romanticism") if other != code][:2]
+    return [
+        {"style": code, "prob": confidence},
+        {"style": others[0], "prob": second},
+        {"style": others[1], "prob": third},
+    ]
+
+
 class PredictionFactory(factory.django.DjangoModelFactory):
     """A prediction whose top-3 starts with ``predicted_style`` at ``confidence`` (pass ``top3`` to choose)."""
 
@@ -126,19 +139,7 @@ class PredictionFactory(factory.django.DjangoModelFactory):
     model_version = factory.SubFactory(ModelVersionFactory)
     predicted_style = factory.LazyFunction(lambda: _style("Impressionism"))
     confidence = 0.42
-    top3 = factory.LazyAttribute(
-        lambda o: [
-            {"style": o.predicted_style.code, "prob": o.confidence},
-            {
-                "style": "Post_Impressionism" if o.predicted_style.code != "Post_Impressionism" else "Realism",
-                "prob": round((1 - o.confidence) * 0.6, 6),
-            },
-            {
-                "style": "Realism" if o.predicted_style.code != "Realism" else "Romanticism",
-                "prob": round((1 - o.confidence) * 0.3, 6),
-            },
-        ]
-    )
+    top3 = factory.LazyAttribute(lambda o: _top3(o.predicted_style.code, o.confidence))
     entropy = 1.25
     latency_ms = 12.5
     batch_size = 1

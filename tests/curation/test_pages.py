@@ -106,7 +106,7 @@ def test_artwork_page_shows_top3_and_histories(client):
     assert [(entry["code"], entry["percent"]) for entry in response.context["top3"]] == [
         ("Baroque", 42.0),
         ("Post_Impressionism", 34.8),
-        ("Realism", 17.4),
+        ("Realism", 11.6),
     ]
     assert len(response.context["predictions"]) == 1
     assert [event.action for event in response.context["events"]] == ["opened"]
