@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -46,6 +46,20 @@ class PredictView(APIView):
     throttle_classes = [AnonThrottle, UserThrottle, UploadThrottle]
 
     @extend_schema(
+        summary="Predict the style of an image (the prototype's endpoint)",
+        examples=[
+            OpenApiExample(
+                "Top 3",
+                response_only=True,
+                value={
+                    "predictions": [
+                        {"class": "Impressionism", "prob": 0.87},
+                        {"class": "Post_Impressionism", "prob": 0.06},
+                        {"class": "Realism", "prob": 0.03},
+                    ]
+                },
+            )
+        ],
         request={"multipart/form-data": PredictInputSerializer},
         responses={
             200: inline_serializer(

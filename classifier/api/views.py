@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from classifier.api import examples
 from classifier.api.serializers import (
     ModelVersionActivateSerializer,
     ModelVersionDetailSerializer,
@@ -56,22 +57,15 @@ class ArtworkPredictionListView(generics.ListAPIView):
                 "One prediction",
                 response_only=True,
                 value={
-                    "count": 1,
-                    "next": None,
-                    "previous": None,
-                    "results": [
-                        {
-                            "id": 12,
-                            "model_version": {"id": 3, "name": "lite0-20261204"},
-                            "predicted_style": "Impressionism",
-                            "confidence": 0.71,
-                            "top3": _TOP3_EXAMPLE,
-                            "entropy": 1.02,
-                            "latency_ms": 38.5,
-                            "batch_size": 8,
-                            "created_at": "2026-12-04T20:15:02Z",
-                        }
-                    ],
+                    "id": 12,
+                    "model_version": {"id": 3, "name": "lite0-20261204"},
+                    "predicted_style": "Impressionism",
+                    "confidence": 0.71,
+                    "top3": _TOP3_EXAMPLE,
+                    "entropy": 1.02,
+                    "latency_ms": 38.5,
+                    "batch_size": 8,
+                    "created_at": "2026-12-04T20:15:02Z",
                 },
             )
         ],
@@ -90,7 +84,10 @@ class ModelVersionListView(generics.ListAPIView):
     filterset_fields = ["status", "architecture"]
     queryset = ModelVersion.objects.order_by("-created_at", "-id")
 
-    @extend_schema(summary="List model versions")
+    @extend_schema(
+        summary="List model versions",
+        examples=[OpenApiExample("The active version", examples.MODEL_VERSION, response_only=True)],
+    )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -104,6 +101,7 @@ class ModelVersionDetailView(APIView):
         summary="A model version with its evaluation metrics",
         description="Answers with an `ETag`; send it back in `If-None-Match` to get 304 while nothing changed.",
         responses={200: ModelVersionDetailSerializer, 304: OpenApiResponse(description="Not modified.")},
+        examples=[OpenApiExample("With its metrics", examples.MODEL_VERSION_DETAIL, response_only=True)],
     )
     def get(self, request: Request, pk: int) -> Response:
         version = get_object_or_404(ModelVersion, pk=pk)
@@ -125,7 +123,10 @@ class ModelVersionActivateView(APIView):
             404: OpenApiResponse(description="No such version."),
             409: OpenApiResponse(description="The version was refused (its checkpoint failed verification)."),
         },
-        examples=[OpenApiExample("With a note", request_only=True, value={"note": "better macro-F1 on the sample"})],
+        examples=[
+            OpenApiExample("With a note", request_only=True, value={"note": "better macro-F1 on the sample"}),
+            OpenApiExample("Now active", examples.MODEL_VERSION_DETAIL, response_only=True),
+        ],
     )
     def post(self, request: Request, pk: int) -> Response:
         version = get_object_or_404(ModelVersion, pk=pk)
@@ -158,7 +159,10 @@ class TrainingRunListView(generics.ListCreateAPIView):
     def get_serializer_class(self):
         return TrainingRunStartSerializer if self.request.method == "POST" else TrainingRunListSerializer
 
-    @extend_schema(summary="List training runs")
+    @extend_schema(
+        summary="List training runs",
+        examples=[OpenApiExample("One run in progress", examples.TRAINING_RUN, response_only=True)],
+    )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -174,8 +178,9 @@ class TrainingRunListView(generics.ListCreateAPIView):
             OpenApiExample(
                 "CPU preset on the verified labels",
                 request_only=True,
-                value={"preset": "cpu", "architecture": "efficientnet_lite0", "activate_best": False},
-            )
+                value={"from_db": True, "preset": "cpu", "models": ["efficientnet_lite0"], "activate_best": False},
+            ),
+            OpenApiExample("Queued", examples.TRAINING_RUN_QUEUED, response_only=True, status_codes=["202"]),
         ],
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
@@ -194,6 +199,7 @@ class TrainingRunDetailView(APIView):
     @extend_schema(
         summary="A training run with its progress and log tail",
         responses={200: TrainingRunDetailSerializer, 304: OpenApiResponse(description="Not modified.")},
+        examples=[OpenApiExample("Epoch 21 of 60", examples.TRAINING_RUN_DETAIL, response_only=True)],
     )
     def get(self, request: Request, pk: int) -> Response:
         run = get_object_or_404(TrainingRun.objects.select_related("started_by"), pk=pk)

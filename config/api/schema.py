@@ -69,4 +69,8 @@ def add_error_responses(result: dict[str, Any], generator, request, public) -> d
             for code, description in _COMMON_ERRORS.items():
                 responses.setdefault(code, _error_response(description))
             responses.setdefault("default", _error_response("Any other error, in the same envelope."))
+            # Errors a view documents by description only (404, 409…) still answer with the envelope.
+            for code, response in responses.items():
+                if code[0] in "45" and "content" not in response:
+                    response.update(_error_response(response.get("description", "")))
     return result

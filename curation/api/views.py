@@ -20,6 +20,7 @@ from config.api.errors import ApiError
 from config.api.permissions import RolePermission
 from config.api.throttling import UploadThrottle
 from config.api.tokens import api_token_issue
+from curation.api import examples
 from curation.api.serializers import (
     ArtworkDetailSerializer,
     ArtworkListSerializer,
@@ -95,7 +96,20 @@ class StyleListView(generics.ListAPIView):
     pagination_class = None
     queryset = Style.objects.order_by("class_index")
 
-    @extend_schema(summary="List the styles")
+    @extend_schema(
+        summary="List the styles",
+        examples=[
+            examples.response(
+                "The first style",
+                {
+                    "code": "Abstract_Expressionism",
+                    "name": "Abstract Expressionism",
+                    "class_index": 0,
+                    "review_threshold": None,
+                },
+            )
+        ],
+    )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -107,7 +121,11 @@ class StatsView(APIView):
     permission_classes = [RolePermission]
     required_permissions = {"GET": ("curation.view_artwork",)}
 
-    @extend_schema(summary="Overview figures", responses={200: OverviewStatsSerializer})
+    @extend_schema(
+        summary="Overview figures",
+        responses={200: OverviewStatsSerializer},
+        examples=[examples.response("A working day", examples.STATS)],
+    )
     def get(self, request: Request) -> Response:
         return Response(OverviewStatsSerializer(overview_stats()).data)
 
@@ -149,7 +167,11 @@ class ArtworkListCreateView(generics.ListAPIView):
         filters = {name: self.request.query_params.get(name) for name in _FILTER_NAMES}
         return artwork_list(**filters)
 
-    @extend_schema(summary="List artworks", parameters=_LIST_PARAMETERS)
+    @extend_schema(
+        summary="List artworks",
+        parameters=_LIST_PARAMETERS,
+        examples=[examples.response("One artwork waiting for review", examples.ARTWORK)],
+    )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -169,6 +191,11 @@ class ArtworkListCreateView(generics.ListAPIView):
             400: OpenApiResponse(description="Every file was rejected, or the form is invalid."),
         },
         examples=[
+            OpenApiExample(
+                "Two files with metadata",
+                request_only=True,
+                value={"file": ["(binary)", "(binary)"], "title": "", "artist": "Vincent van Gogh", "source": "MoMA"},
+            ),
             OpenApiExample(
                 "One accepted, one rejected",
                 response_only=True,
@@ -217,7 +244,7 @@ class ArtworkListCreateView(generics.ListAPIView):
                         },
                     ],
                 },
-            )
+            ),
         ],
     )
     def post(self, request: Request) -> Response:
@@ -285,6 +312,7 @@ class ArtworkDetailView(APIView):
             "the previous `ETag` in `If-None-Match` makes an unchanged answer a cheap 304)."
         ),
         responses={200: ArtworkDetailSerializer, 304: OpenApiResponse(description="Not modified.")},
+        examples=[examples.response("Predicted, waiting for review", examples.ARTWORK_DETAIL)],
     )
     def get(self, request: Request, pk: int) -> Response:
         try:
@@ -369,7 +397,7 @@ class ReviewTaskListView(generics.ListAPIView):
         "artwork", "prediction", "claimed_by", "resolved_by", "final_style"
     ).order_by("priority", "created_at", "id")
 
-    @extend_schema(summary="List review tasks")
+    @extend_schema(summary="List review tasks", examples=[examples.response("One claimed task", examples.REVIEW_TASK)])
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -382,6 +410,7 @@ class ReviewTaskDetailView(APIView):
     @extend_schema(
         summary="A review task",
         responses={200: ReviewTaskSerializer, 304: OpenApiResponse(description="Not modified.")},
+        examples=[examples.response("Claimed", examples.REVIEW_TASK)],
     )
     def get(self, request: Request, pk: int) -> Response:
         task = _get_task(pk)
@@ -395,6 +424,7 @@ def _get_task(pk: int) -> ReviewTask:
         raise ApiError(status_code=404, code="not_found", message="No review task with this id.") from error
 
 
+_OPEN_AGAIN = {**examples.REVIEW_TASK, "status": "open", "claimed_by": None, "lease_expires_at": None}
 _REVIEW_ERRORS = {
     403: OpenApiResponse(description="Not a reviewer, or another reviewer holds the task (`not_claimant`)."),
     404: OpenApiResponse(description="No such task."),
@@ -416,6 +446,7 @@ class ReviewClaimNextView(APIView):
             200: ReviewTaskSerializer,
             204: OpenApiResponse(description="Nothing is waiting for you."),
         },
+        examples=[examples.response("The least confident task, now yours", examples.REVIEW_TASK)],
     )
     def post(self, request: Request) -> Response:
         task = review_claim_next(reviewer=request.user)
@@ -444,6 +475,7 @@ class ReviewResolveView(APIView):
             OpenApiExample("Accept the model's style", request_only=True, value={"decision": "accepted"}),
             OpenApiExample("Correct it", request_only=True, value={"decision": "corrected", "style": "Baroque"}),
             OpenApiExample("Not a painting", request_only=True, value={"decision": "not_in_taxonomy"}),
+            examples.response("Corrected", examples.REVIEW_TASK_RESOLVED),
         ],
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -466,7 +498,12 @@ class ReviewSkipView(APIView):
     permission_classes = [RolePermission]
     required_permissions = {"POST": ("curation.work_reviewtask",)}
 
-    @extend_schema(summary="Skip a review task", request=None, responses={200: ReviewTaskSerializer, **_REVIEW_ERRORS})
+    @extend_schema(
+        summary="Skip a review task",
+        request=None,
+        responses={200: ReviewTaskSerializer, **_REVIEW_ERRORS},
+        examples=[examples.response("Back in the queue", _OPEN_AGAIN)],
+    )
     def post(self, request: Request, pk: int) -> Response:
         review_skip(task=_get_task(pk), reviewer=request.user)
         return Response(ReviewTaskSerializer(review_task_for_page(pk=pk)).data)
@@ -480,7 +517,10 @@ class ReviewReleaseView(APIView):
     required_permissions = {"POST": ("curation.work_reviewtask",)}
 
     @extend_schema(
-        summary="Release a review task", request=None, responses={200: ReviewTaskSerializer, **_REVIEW_ERRORS}
+        summary="Release a review task",
+        request=None,
+        responses={200: ReviewTaskSerializer, **_REVIEW_ERRORS},
+        examples=[examples.response("Back in the queue", _OPEN_AGAIN)],
     )
     def post(self, request: Request, pk: int) -> Response:
         review_release(task=_get_task(pk), reviewer=request.user)
@@ -502,6 +542,7 @@ class ReviewUndoView(APIView):
             404: OpenApiResponse(description="You have no decision to undo (`nothing_to_undo`)."),
             409: OpenApiResponse(description="The artwork changed since (`undo_conflict`)."),
         },
+        examples=[examples.response("Yours again, undecided", examples.REVIEW_TASK)],
     )
     def post(self, request: Request) -> Response:
         task = review_undo_last(reviewer=request.user)
