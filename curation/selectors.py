@@ -13,6 +13,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from classifier.models import ModelVersion, Prediction
+from classifier.selectors import model_loading_problems
 from curation.models import Artwork, ReviewEvent, ReviewTask, Style
 
 # Sort keys the gallery, API and export accept, mapped to index-friendly orderings (a tiebreak on id keeps
@@ -368,11 +369,7 @@ def overview_stats(*, now: datetime | None = None) -> dict[str, Any]:
     for row in predictions_per_hour:
         row["height"] = round(100 * row["count"] / peak_hour)
     active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
-    refused = list(
-        ModelVersion.objects.filter(status=ModelVersion.Status.REFUSED)
-        .order_by("-created_at")
-        .values("id", "name", "refused_reason", "created_at")
-    )
+    refused = list(model_loading_problems().values("id", "name", "refused_reason", "created_at"))
     return {
         "generated_at": now,
         "total_artworks": sum(status_counts.values()),
