@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -108,11 +109,15 @@ def _stratified_take(
     counts = Counter(labels[index] for index in indices)
     eligible = [index for index in indices if counts[labels[index]] >= 2]
     singles = [index for index in indices if counts[labels[index]] < 2]
-    if len(eligible) < 2:
+    n_classes = len({labels[index] for index in eligible})
+    # scikit-learn needs at least one item per class on both sides; tiny datasets take that many (the fix-ups in
+    # split_stratified then cover whatever stratification could not).
+    n_take = max(math.ceil(fraction * len(eligible)), n_classes)
+    if len(eligible) - n_take < n_classes:
         return indices, []
     kept, taken = train_test_split(
         eligible,
-        test_size=fraction,
+        test_size=n_take,
         stratify=[labels[index] for index in eligible],
         random_state=random_state,
     )

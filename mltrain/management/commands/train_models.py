@@ -46,6 +46,7 @@ class Command(BaseCommand):
         except (ValueError, FileNotFoundError, PretrainedWeightsUnavailable) as exc:
             raise CommandError(str(exc)) from exc
         for version in versions:
+            version.refresh_from_db()
             self.stdout.write(
                 f"{version.name} (id {version.pk}): val macro-F1 {version.metrics['val_macro_f1']:.4f}, "
                 f"test macro-F1 {version.metrics['macro_f1']:.4f} "
