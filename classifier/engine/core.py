@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import torch
 from PIL import Image
 from torch import nn
@@ -60,6 +61,23 @@ class _Prepared:
     started: float
     tensor: torch.Tensor | None = None
     error: str = ""
+
+
+def _split_transform(
+    transform: Callable[[Image.Image], torch.Tensor],
+) -> tuple[Callable[[Image.Image], Image.Image] | None, tuple[torch.Tensor, torch.Tensor] | None]:
+    """Split mltrain's evaluation transform (Compose[..., ToTensor, Normalize]) into its PIL geometry and its
+    normalisation, reusing the transform's own steps so that the result stays identical. Any other transform is
+    applied whole, per image."""
+    from torchvision import transforms as T
+
+    steps = getattr(transform, "transforms", None)
+    if not steps or len(steps) < 2 or not isinstance(steps[-2], T.ToTensor) or not isinstance(steps[-1], T.Normalize):
+        return None, None
+    normalize = steps[-1]
+    mean = torch.tensor(normalize.mean, dtype=torch.float32).view(1, -1, 1, 1)
+    std = torch.tensor(normalize.std, dtype=torch.float32).view(1, -1, 1, 1)
+    return T.Compose(steps[:-2]), (mean, std)
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -105,6 +123,7 @@ class InferenceEngine:
         self.batch_size = max(1, int(batch_size))
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.transform = transform or mltrain_transforms.eval_transform(self.preprocessing)
+        self._geometry, self._normalization = _split_transform(self.transform)
         self.decode_min_side = (
             decode_min_side if decode_min_side is not None else mltrain_transforms.decode_min_side(self.preprocessing)
         )
@@ -198,7 +217,7 @@ class InferenceEngine:
         results: list[ImagePrediction] = []
         for offset in range(0, len(images), self.batch_size):
             chunk = images[offset : offset + self.batch_size]
-            probabilities = self._forward(torch.stack([self.transform(image) for image in chunk]))
+            probabilities = self._forward(self._to_batch([self._pixels(image) for image in chunk]))
             finished = time.perf_counter()
             results.extend(self._describe(row, (finished - started) * 1000, len(chunk)) for row in probabilities)
         return results
@@ -228,7 +247,7 @@ class InferenceEngine:
                     results[index] = ImageFailure(reason=item.error)
             if not decoded:
                 continue
-            probabilities = self._forward(torch.stack([item.tensor for _, item in decoded]))
+            probabilities = self._forward(self._to_batch([item.tensor for _, item in decoded]))
             finished = time.perf_counter()
             for (index, item), row in zip(decoded, probabilities, strict=True):
                 results[index] = self._describe(row, (finished - item.started) * 1000, len(decoded))
@@ -238,9 +257,30 @@ class InferenceEngine:
         started = time.perf_counter()
         try:
             image = self._open(source)
-            return _Prepared(started=started, tensor=self.transform(image))
+            return _Prepared(started=started, tensor=self._pixels(image))
         except DECODE_ERRORS as exc:
             return _Prepared(started=started, error=f"The image could not be decoded: {exc}")
+
+    def _pixels(self, image: Image.Image) -> torch.Tensor:
+        """Decode-thread half of the transform: the geometry (resize, crop) on PIL, kept as uint8 HWC.
+
+        Converting to float and normalising per image costs more than the decode itself on a busy CPU (torch's
+        thread pool is shared with the forward pass); done once per batch instead, on the model's device.
+        """
+        if self._normalization is None:
+            return self.transform(image)
+        return torch.from_numpy(np.asarray(self._geometry(image), dtype=np.uint8).copy())
+
+    def _to_batch(self, items: list[torch.Tensor]) -> torch.Tensor:
+        """Stack prepared images into the model's input: exactly ToTensor (÷255) then Normalize, batched."""
+        batch = torch.stack(items)
+        if self._normalization is None:
+            return batch
+        mean, std = self._normalization
+        # NHWC → NCHW as a view: the memory is already channels-last.
+        pixels = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2)
+        floats = pixels.float().div_(255)
+        return floats.sub_(mean.to(self.device)).div_(std.to(self.device))
 
     def _open(self, source: ImageSource) -> Image.Image:
         if isinstance(source, (bytes, bytearray)):
