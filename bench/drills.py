@@ -618,9 +618,8 @@ def main(argv: list[str] | None = None) -> int:
     reports: list[dict] = []
     failures: list[str] = []
     try:
-        log(
-            f"working directory {workdir}; PostgreSQL :{stack.pg_port}, Redis :{stack.redis_port}, web :{stack.web_port}"
-        )
+        ports = f"PostgreSQL :{stack.pg_port}, Redis :{stack.redis_port}, web :{stack.web_port}"
+        log(f"working directory {workdir}; {ports}")
         stack.postgres_init()
         stack.redis_start()
         stack.manage("migrate", "--noinput")
