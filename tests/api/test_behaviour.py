@@ -369,7 +369,7 @@ def test_training_start_refuses_bad_options_and_creates_nothing(role_users, clie
 
 
 def test_review_queue_over_the_api(role_users, client_for):
-    task = review_task_create(confidence=0.3)
+    task = review_task_create(confidence=0.3, image_index=2)
     rita = client_for("reviewer")
 
     claimed = rita.post("/api/v1/reviews/claim/")
@@ -414,7 +414,7 @@ def test_review_queue_over_the_api(role_users, client_for):
 
 
 def test_stats_reports_the_overview_figures(role_users, client_for):
-    review_task_create(confidence=0.35)
+    review_task_create(confidence=0.35, image_index=8)
     ArtworkFactory(image_index=9)
     stats = client_for("curator").get("/api/v1/stats/").json()
     assert stats["total_artworks"] == 2
