@@ -317,15 +317,27 @@ def confidence_histogram(*, bins: int = CONFIDENCE_BINS) -> list[dict[str, Any]]
 
 
 def style_counts() -> list[dict[str, Any]]:
-    """Per style: artworks predicted as it and artworks verified as it (27 rows, class order)."""
-    return list(
-        Style.objects.annotate(
-            predicted=Count("predicted_artworks", distinct=True),
-        )
-        .annotate(verified=Count("verified_artworks", distinct=True))
-        .values("code", "name", "predicted", "verified")
-        .order_by("class_index")
+    """Per style: artworks predicted as it and artworks verified as it (27 rows, class order).
+
+    Two GROUP BYs over Artwork's indexed style columns; annotating both counts on Style would join the two
+    relations and multiply their rows.
+    """
+    predicted = dict(
+        Artwork.objects.filter(predicted_style__isnull=False)
+        .values_list("predicted_style")
+        .annotate(n=Count("id"))
+        .order_by()
     )
+    verified = dict(
+        Artwork.objects.filter(verified_style__isnull=False)
+        .values_list("verified_style")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return [
+        {"code": code, "name": name, "predicted": predicted.get(pk, 0), "verified": verified.get(pk, 0)}
+        for pk, code, name in Style.objects.order_by("class_index").values_list("pk", "code", "name")
+    ]
 
 
 def model_headline(version: ModelVersion | None) -> dict[str, Any] | None:
