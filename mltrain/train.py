@@ -212,6 +212,8 @@ def fit(
     result = FitResult()
     best_state = copy.deepcopy(unwrap(model).state_dict())
     start_epoch = 1
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
     last_path = state_dir / LAST_STATE_FILE if state_dir else None
     best_path = state_dir / BEST_STATE_FILE if state_dir else None
 
