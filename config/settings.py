@@ -211,7 +211,17 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Atelier API",
-    "DESCRIPTION": "Art-style classification with human review.",
+    "DESCRIPTION": (
+        "Art-style classification (the 27 WikiArt styles) with human review.\n\n"
+        "**Authentication**: `Authorization: Token <key>` (get one from `POST /api/v1/auth/token/`, "
+        "`manage.py create_api_token USER`, or the admin), or the session of the signed-in pages. No credentials: "
+        "401 with `WWW-Authenticate: Token`; a role without the permission: 403.\n\n"
+        "**Rates**: anonymous clients 100 requests/hour, signed-in users and uploads their own budgets; beyond "
+        "them 429 with `Retry-After` (seconds).\n\n"
+        '**Errors**: every 4xx/5xx is `{"error": {"code", "message", "fields"}}`; `code` is stable for '
+        "programs. **Lists** are paginated (`page`, `page_size` ≤ 200) in a stable order; detail reads carry an "
+        "`ETag` (send `If-None-Match` to get 304 while nothing changed)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI assets from the pinned sidecar package: the docs work without internet access.
