@@ -27,6 +27,10 @@ GPU_PATIENCE = 8
 # cached features in milliseconds per epoch after one ~1-2 min feature pass.
 CPU_EPOCHS = {"finetune": 4, "frozen": 60}
 CPU_PATIENCE = {"finetune": 3, "frozen": 8}
+# And a training time budget on CPU, because a shared CPU can be several times slower than when measured: the
+# epoch running when it is spent is cut short and training ends there (validation, calibration and the test
+# evaluation still run, ~1-2 min). No budget on GPUs.
+CPU_TIME_BUDGET_MINUTES = {"finetune": 10.0, "frozen": 10.0}
 
 
 @dataclass
@@ -50,6 +54,7 @@ class TrainConfig:
     seed: int = 0
     review_precision: float = 0.9
     bootstrap_samples: int = 1000
+    time_budget_minutes: float | None = None
     preset: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -91,6 +96,7 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
     if device == "cpu":
         resolved.epochs = config.epochs or CPU_EPOCHS[mode]
         resolved.patience = config.patience or CPU_PATIENCE[mode]
+        resolved.time_budget_minutes = config.time_budget_minutes or CPU_TIME_BUDGET_MINUTES[mode]
     else:
         resolved.epochs = config.epochs or GPU_EPOCHS
         resolved.patience = config.patience or GPU_PATIENCE

@@ -55,6 +55,7 @@ TRAIN_OPTION_DEFAULTS: dict[str, Any] = {
     "patience": None,
     "lr": None,
     "seed": None,
+    "time_budget_minutes": None,
 }
 
 
@@ -270,7 +271,17 @@ def _train_config(architecture: str, options: dict[str, Any]) -> TrainConfig:
         or (str(Path(options["data"]).resolve().parent / "artgan_splits") if options["data"] else None),
         "preset": options["preset"],
     }
-    for key in ("epochs", "batch_size", "input_size", "num_workers", "review_precision", "patience", "lr", "seed"):
+    for key in (
+        "epochs",
+        "batch_size",
+        "input_size",
+        "num_workers",
+        "review_precision",
+        "patience",
+        "lr",
+        "seed",
+        "time_budget_minutes",
+    ):
         if options[key] is not None:
             values[key] = options[key]
     return TrainConfig(**values)

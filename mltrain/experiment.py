@@ -157,6 +157,8 @@ def run_experiment(
         log(message)
         progress(min(fraction, epoch_span[1]), message)
 
+    if resolved.time_budget_minutes:
+        log(f"training time budget: {resolved.time_budget_minutes:g} min (then the best epoch so far is kept)")
     if resolved.freeze_backbone:
         result, val_logits, val_labels, test_logits, test_labels = _fit_frozen(
             model,
@@ -215,6 +217,7 @@ def run_experiment(
             resume=resume,
             on_epoch=on_epoch,
             show_progress=show_progress,
+            time_budget_s=resolved.time_budget_minutes * 60 if resolved.time_budget_minutes else None,
         )
         model = unwrap(trained_model)
         if not is_main:
@@ -241,6 +244,7 @@ def run_experiment(
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),
             "stopped_early": result.stopped_early,
+            "stopped_by_time_budget": result.stopped_by_time_budget,
             "world_size": world_size,
         }
     )
@@ -362,6 +366,7 @@ def _fit_frozen(
         resume=resume,
         on_epoch=on_epoch,
         show_progress=False,  # epochs over cached features take milliseconds; one log line each is enough
+        time_budget_s=config.time_budget_minutes * 60 if config.time_budget_minutes else None,
     )
     for parameter in model.parameters():
         parameter.requires_grad_(True)

@@ -11,6 +11,7 @@ import contextlib
 import copy
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,11 +87,14 @@ def train_one_epoch(
     scaler: torch.amp.GradScaler | None = None,
     description: str = "train",
     show_progress: bool = True,
+    deadline: float | None = None,
 ) -> float:
-    """One pass over ``loader``; returns the mean training loss."""
+    """One pass over ``loader`` (cut short at ``deadline``, a ``time.monotonic()`` value); the mean loss."""
     model.train()
     total_loss, total_items = 0.0, 0
     for images, targets in tqdm(loader, desc=description, leave=False, disable=not show_progress):
+        if deadline is not None and total_items and time.monotonic() > deadline:
+            break
         images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
         with autocast_for(device):
@@ -172,6 +176,7 @@ class FitResult:
     best_epoch: int = -1
     best_val_macro_f1: float = 0.0
     stopped_early: bool = False
+    stopped_by_time_budget: bool = False
     resumed_from_epoch: int = 0
 
 
@@ -199,12 +204,16 @@ def fit(
     resume: bool = False,
     on_epoch: EpochCallback | None = None,
     show_progress: bool = True,
+    time_budget_s: float | None = None,
 ) -> FitResult:
     """Train for up to ``epochs`` epochs with early stopping on validation macro-F1.
 
     On return ``model`` holds the best epoch's weights. With ``state_dir``, the last epoch's full state (weights,
     optimiser, history, early-stopping counters) is saved there after each epoch; ``resume`` continues from it.
+    ``time_budget_s`` bounds the training time: the epoch running when it is spent is cut short, validated, and
+    training ends there (single process; under DDP the budget is checked between epochs so ranks stay in step).
     """
+    deadline = time.monotonic() + time_budget_s if time_budget_s else None
     rank = torch.distributed.get_rank() if is_distributed() else 0
     is_main = rank == 0
     scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(device) else None
@@ -244,8 +253,10 @@ def fit(
             scaler=scaler,
             description=f"epoch {epoch}/{epochs}",
             show_progress=show_progress and is_main,
+            deadline=None if is_distributed() else deadline,
         )
         stop = False
+        out_of_time = False
         if is_main:
             scores = evaluate(
                 unwrap(model), val_loader, criterion=criterion, device=device, show_progress=show_progress
@@ -262,7 +273,8 @@ def fit(
                 best_state = copy.deepcopy(unwrap(model).state_dict())
                 if best_path is not None:
                     torch.save(best_state, best_path)
-            stop = stopper.should_stop
+            out_of_time = deadline is not None and time.monotonic() > deadline
+            stop = stopper.should_stop or out_of_time
             if last_path is not None:
                 torch.save(
                     {
@@ -282,8 +294,10 @@ def fit(
                 )
             if on_epoch is not None:
                 on_epoch(record, epoch)
-        if broadcast_from_main(stop):
+        stop, out_of_time = broadcast_from_main((stop, out_of_time))
+        if stop:
             result.stopped_early = True
+            result.stopped_by_time_budget = out_of_time
             break
 
     unwrap(model).load_state_dict(best_state)

@@ -70,6 +70,29 @@ def test_fit_stops_early_when_validation_macro_f1_never_improves():
     assert len({record["val_macro_f1"] for record in result.history}) == 1
 
 
+def test_fit_ends_training_when_the_time_budget_is_spent():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(8, 3)
+    train, val = _toy_problem()
+
+    result = fit(
+        model,
+        train_loader=train,
+        val_loader=val,
+        criterion=weighted_loss([14, 13, 13]),
+        optimizer=torch.optim.AdamW(model.parameters(), lr=0.05),
+        device="cpu",
+        epochs=50,
+        patience=50,
+        time_budget_s=1e-9,  # spent after the first batch
+        show_progress=False,
+    )
+
+    assert (result.stopped_early, result.stopped_by_time_budget) == (True, True)
+    assert [record["epoch"] for record in result.history] == [1]
+    assert result.best_epoch == 1
+
+
 def test_fit_keeps_the_best_epochs_weights_and_resumes_from_the_last_epoch(tmp_path):
     torch.manual_seed(0)
     straight = torch.nn.Linear(8, 3)

@@ -35,6 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--patience", type=int, help="early-stopping patience in epochs")
         parser.add_argument("--lr", type=float)
         parser.add_argument("--seed", type=int)
+        parser.add_argument(
+            "--time-budget-minutes", type=float, help="stop training after this long (CPU default 10; none on GPU)"
+        )
         parser.add_argument("--review-precision", type=float, help="target precision of auto-accepted (0.9)")
 
     def handle(self, *args, **options) -> None:
