@@ -424,3 +424,28 @@ def test_stats_reports_the_overview_figures(role_users, client_for):
     assert [row["count"] for row in stats["confidence_histogram"]] == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
     assert stats["active_model"] is None
     assert len(stats["style_counts"]) == 27
+
+
+def test_too_many_files_in_one_request_is_400_in_the_envelope(role_users, client_for, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    files = [_upload_file(index) for index in range(3)]
+    response = client_for("curator").post("/api/v1/artworks/", {"file": files}, format="multipart")
+    assert response.status_code == 400
+    assert response.json() == {"error": {"code": "bad_request", "message": "The request is malformed.", "fields": {}}}
+    assert Artwork.objects.count() == 0
+
+
+def test_superuser_may_do_everything(db, client_for):
+    from classifier.models import ModelVersion
+    from tests.factories import ModelVersionFactory
+
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    token = Token.objects.create(user=root)
+    client = client_for("anonymous")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    version = ModelVersionFactory(name="root-version")
+    task = review_task_create(image_index=3)
+    assert client.post(f"/api/v1/models/{version.pk}/activate/", {}, format="json").status_code == 200
+    assert client.post("/api/v1/reviews/claim/").json()["id"] == task.pk
+    assert client.get("/api/v1/training-runs/").status_code == 200
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == version
