@@ -26,7 +26,7 @@ from config.api.tokens import api_token_issue
 from curation.services.review import review_claim_next
 from tests.factories import ArtworkFactory, UserFactory, review_task_create
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 25
 # What the issue asks: no 5xx, and every response as documented. (Schemathesis's negative-data checks would also
 # demand 4xx for inputs DRF tolerates by design, such as a repeated query parameter.)
 CHECKS = [
