@@ -46,3 +46,8 @@ migrate: $(VENV)/.runtime
 lock: $(VENV)/.dev
 	$(VENV)/bin/uv pip compile requirements.txt --generate-hashes --python-version 3.11 \
 		--python-platform x86_64-manylinux_2_28 --no-header --quiet -o requirements.lock
+
+# Failure drills on a throwaway stack (own PostgreSQL cluster and Redis on free ports): load, worker SIGKILL,
+# Redis and PostgreSQL restarts, ingest fuzzing. Non-zero exit if anything is lost, duplicated or answered 5xx.
+drills: $(VENV)/.dev
+	$(PY) bench/drills.py --sample-dir "$(SAMPLE_DIR)" $(DRILL_ARGS)

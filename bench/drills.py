@@ -467,6 +467,7 @@ class Fault:
 
 
 def run_load(stack, token, images, model_version, *, scenario, seconds, fault=None, settle_timeout=240.0):
+    log_offsets = {path: path.stat().st_size for path in (stack.workdir / "logs").glob("*.log")}
     monitor = ReadinessMonitor(stack)
     monitor.start()
     load = Load(stack, token, images, scenario)
@@ -492,10 +493,15 @@ def run_load(stack, token, images, model_version, *, scenario, seconds, fault=No
     if fault is not None:
         # Keep polling until ready (the sweep may still be catching up when the load ends).
         deadline = time.monotonic() + 120
-        while monitor.first_ready_after(restored) is None and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            unready = monitor.first_unready_after(injected)
+            if monitor.first_ready_after(max(restored, unready or restored)) is not None:
+                break
             time.sleep(0.5)
-        ready_at = monitor.first_ready_after(restored)
         unready_at = monitor.first_unready_after(injected)
+        # Ready again means: 200 after it had turned unready (a heartbeat outliving a dead worker for its TTL
+        # must not count as recovered), and after the component was back.
+        ready_at = monitor.first_ready_after(max(restored, unready_at or restored))
         recovery = {
             "fault": fault.name,
             "outage_s": round(restored - injected, 1),
@@ -506,8 +512,40 @@ def run_load(stack, token, images, model_version, *, scenario, seconds, fault=No
     monitor.stop()
     report = account(load, model_version, settle_timeout)
     report.update(recovery)
+    report.update(log_evidence(stack, log_offsets))
     report["scenario"] = scenario
     return report
+
+
+def log_evidence(stack: Stack, offsets: dict[Path, int]) -> dict:
+    """What the services logged during the scenario: proof that the fault paths were taken."""
+
+    def new_lines(name: str) -> list[dict]:
+        path = stack.workdir / "logs" / f"{name}.log"
+        if not path.exists():
+            return []
+        with open(path, "rb") as handle:
+            handle.seek(offsets.get(path, 0))
+            lines = handle.read().decode(errors="replace").splitlines()
+        entries = []
+        for line in lines:
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue
+        return entries
+
+    web = new_lines("web")
+    requeued = 0
+    for entry in new_lines("worker-default"):
+        message = str(entry.get("message", ""))
+        if message.startswith("re-enqueued "):
+            requeued += int(message.split()[1])
+    return {
+        "web_db_retries": sum(1 for e in web if str(e.get("message", "")).startswith("database unavailable")),
+        "web_publish_failures": sum(1 for e in web if "in on_commit()" in str(e.get("message", ""))),
+        "sweep_requeued": requeued,
+    }
 
 
 def fuzz_ingest(examples: int, seed_images: list[bytes]) -> dict:
@@ -635,8 +673,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"stack ready after {wait_ready(stack, 240):.1f} s")
 
         faults = {
+            # Down longer than the heartbeat TTL, so that /readyz must notice.
             "worker": Fault("kill -9 inference worker, restart", lambda s: s.inference_worker_kill(),
-                            lambda s: s.inference_worker_start()),
+                            lambda s: s.inference_worker_start(), outage=8.0),
             "redis": Fault("stop Redis, start again", lambda s: s.redis_stop(), lambda s: s.redis_start()),
             "postgres": Fault("stop PostgreSQL (fast), start again", lambda s: s.postgres_stop(),
                               lambda s: s.postgres_start()),
@@ -715,7 +754,8 @@ def scrape_metrics(stack: Stack) -> dict:
 def print_report(reports: list[dict], failures: list[str]) -> None:
     columns = [
         "scenario", "requests", "accepted", "predicted", "lost", "duplicated", "http_5xx", "no_answer",
-        "throughput_per_s", "latency_p95_s", "outage_s", "recovery_s", "drain_s",
+        "throughput_per_s", "latency_p95_s", "outage_s", "recovery_s", "drain_s", "web_db_retries",
+        "web_publish_failures", "sweep_requeued",
     ]  # fmt: skip
     print("\n=== Atelier drills ===")
     print(" | ".join(columns))
