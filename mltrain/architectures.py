@@ -255,13 +255,6 @@ def _load_backbone_strictly(model: nn.Module, state_dict: dict[str, torch.Tensor
             f"Weights from {source} do not fit {type(model).__name__}: "
             f"missing {missing[:5]}{'…' if len(missing) > 5 else ''}, unexpected {result.unexpected_keys[:5]}"
         )
-    if any(key in result.missing_keys for key in head_keys):
-        # A new head for our classes. timm's EfficientNet init draws it from ±1/sqrt(num_classes), which on
-        # 1280 pretrained features gives logits in the tens and a first loss of ~20; start near uniform instead.
-        for module in classifier_head(model).modules():
-            if isinstance(module, nn.Linear):
-                nn.init.normal_(module.weight, std=0.01)
-                nn.init.zeros_(module.bias)
 
 
 def _classifier_keys(model: nn.Module) -> set[str]:
@@ -351,6 +344,17 @@ def forward_features(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     if hasattr(model, "forward_head"):
         return model.forward_head(model.forward_features(images), pre_logits=True)
     return torch.flatten(model.features(images), 1)
+
+
+def reset_head(model: nn.Module) -> None:
+    """Re-initialise the last classifier layer to small weights, so a new head starts near uniform predictions.
+
+    timm's EfficientNet init draws a new head from ±1/sqrt(num_classes), which on 1280 pretrained features gives
+    logits in the tens and a first training loss of ~20 instead of ~ln(classes).
+    """
+    linears = [module for module in classifier_head(model).modules() if isinstance(module, nn.Linear)]
+    nn.init.normal_(linears[-1].weight, std=0.01)
+    nn.init.zeros_(linears[-1].bias)
 
 
 def classifier_head(model: nn.Module) -> nn.Module:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from mltrain.architectures import classifier_head, create_model, default_preprocessing, get_spec
+from mltrain.architectures import classifier_head, create_model, default_preprocessing, get_spec, reset_head
 from mltrain.checkpoint import save_checkpoint
 from mltrain.config import TrainConfig, resolve_config
 from mltrain.data import (
@@ -137,7 +137,10 @@ def run_experiment(
     progress(0.02, "building model")
     model = create_model(
         resolved.architecture, num_classes=len(classes), pretrained=resolved.pretrained, weights=resolved.weights
-    ).to(device)
+    )
+    if resolved.pretrained or resolved.weights:
+        reset_head(model)
+    model = model.to(device)
     min_side = decode_min_side(preprocessing)
     evaluation = eval_transform(preprocessing)
     eval_sets = {

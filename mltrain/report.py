@@ -50,6 +50,8 @@ def build_report(
                 "val_macro_f1": classification_metrics(val_labels, val_predictions, classes)["macro_f1"],
                 "val_nll_before": nll(val_logits, val_labels, 1.0),
                 "val_nll_after": nll(val_logits, val_labels, temperature),
+                # The drift monitor compares recent predictions' mean confidence with this figure.
+                "val_mean_confidence": float(val_probabilities.max(axis=1).mean()),
                 "review_threshold": threshold["review_threshold"],
                 "auto_accept_share": threshold["auto_accept_share"],
                 "auto_accept_precision": threshold["auto_accept_precision"],
