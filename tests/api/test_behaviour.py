@@ -449,3 +449,19 @@ def test_superuser_may_do_everything(db, client_for):
     assert client.post("/api/v1/reviews/claim/").json()["id"] == task.pk
     assert client.get("/api/v1/training-runs/").status_code == 200
     assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == version
+
+
+def test_lists_use_a_constant_number_of_queries(role_users, client_for, django_assert_num_queries):
+    reviewer = client_for("reviewer")
+    review_task_create(image_index=10)
+    # token + user, the user's and the groups' permissions, count, page: nothing per row
+    with django_assert_num_queries(5):
+        assert reviewer.get("/api/v1/artworks/").json()["count"] == 1
+    with django_assert_num_queries(5):
+        assert reviewer.get("/api/v1/reviews/").json()["count"] == 1
+    for index in range(11, 14):
+        review_task_create(image_index=index)
+    with django_assert_num_queries(5):
+        assert reviewer.get("/api/v1/artworks/").json()["count"] == 4
+    with django_assert_num_queries(5):
+        assert reviewer.get("/api/v1/reviews/").json()["count"] == 4
