@@ -23,8 +23,11 @@ class RolePermission(BasePermission):
             return False
         if not hasattr(view, request.method.lower()):
             return True  # the view answers 405 Method Not Allowed; no permission is at stake
-        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
-        required = getattr(view, "required_permissions", {}).get(method)
+        mapping = getattr(view, "required_permissions", {})
+        if request.method == "OPTIONS":
+            # Describing an endpoint is allowed to whoever may use any of its methods.
+            return any(user.has_perms(required) for required in mapping.values())
+        required = mapping.get("GET" if request.method == "HEAD" else request.method)
         if required is None:
             return False
         return user.has_perms(required)

@@ -203,3 +203,12 @@ def test_session_authentication_works_for_signed_in_pages_users(role_users, clie
     client.force_login(role_users["curator"])
     assert client.get("/api/v1/artworks/").status_code == 200
     assert client.get("/api/v1/reviews/").status_code == 403
+
+
+def test_options_and_head_follow_the_roles(role_users, client_for):
+    reviewer, curator = client_for("reviewer"), client_for("curator")
+    assert reviewer.options("/api/v1/reviews/claim/").status_code == 200
+    assert curator.options("/api/v1/reviews/claim/").status_code == 403
+    assert curator.options("/api/v1/artworks/").status_code == 200
+    assert curator.head("/api/v1/artworks/").status_code == 200
+    assert curator.head("/api/v1/reviews/").status_code == 403
