@@ -6,6 +6,7 @@ from django.contrib.auth import authenticate
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -341,7 +342,7 @@ class _ArtworkFileView(APIView):
         artwork = get_object_or_404(Artwork.objects.only(field, "sha256", "format"), pk=pk)
         # The stored bytes never change for an artwork: its sha256 (and the derivative's kind) is a strong ETag.
         etag = f'"{artwork.sha256[:32]}-{field}"'
-        if etag in request.headers.get("If-None-Match", ""):
+        if etag in parse_etags(request.headers.get("If-None-Match", "")):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         stored = getattr(artwork, field)
         if field == "original":
