@@ -144,6 +144,9 @@ def _validated_rgb(data: bytes, draft_side: int) -> tuple[str, int, int, Image.I
             raise IngestError(
                 "unsupported_format", "This is not a JPEG, PNG or WebP image (the file's content was checked)."
             ) from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            # A recognised format whose header is damaged (found by fuzzing: a truncated JPEG APP segment).
+            raise IngestError("corrupt", f"The image could not be decoded: its header is damaged ({exc}).") from exc
         image_format = image.format
         width, height = image.size
         try:
