@@ -30,6 +30,15 @@ def _isolated_media(settings, tmp_path):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: API throttle counters (anonymous 100/hour) and login rate limits
+    would otherwise add up across the whole session and refuse requests in unrelated tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
     if not SAMPLE_DIR.is_dir():

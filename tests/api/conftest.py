@@ -1,9 +1,11 @@
-"""Fixtures for the API suites: one user per role with a token, token-authenticated clients, a clean throttle cache."""
+"""Fixtures for the API suites: one user per role with a token, token-authenticated clients.
+
+The cache (throttle counters) is emptied before every test by the autouse fixture in tests/conftest.py.
+"""
 
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.api.tokens import api_token_issue
@@ -12,14 +14,6 @@ from tests.classifier.conftest import lite0_checkpoints, make_version  # noqa: F
 from tests.factories import UserFactory
 
 ROLES = ("anonymous", CURATOR, REVIEWER, ML_ADMIN)
-
-
-@pytest.fixture(autouse=True)
-def _clean_throttle_cache():
-    """Throttle counters live in the cache; every test starts with none (and leaves none behind)."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture(autouse=True)
