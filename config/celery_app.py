@@ -13,6 +13,8 @@ app.autodiscover_tasks()
 # Operations plumbing: task/request ids in the JSON logs, and the worker heartbeat behind /readyz.
 from config import health as _health  # noqa: E402
 from config import logging as _logging  # noqa: E402
+from config import metrics as _metrics  # noqa: E402
 
 _logging.connect_celery_signals()
 _health.connect_celery_signals()
+_metrics.connect_celery_signals()

@@ -287,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     worker = sub.add_parser("worker", help="exit 0 while this host's worker heartbeat is fresh")
     worker.add_argument("--hostname", default="", help="celery hostname (default: any on this host)")
+    worker.add_argument("--require-model", action="store_true", help="also require a loaded model")
     sub.add_parser("ready", help="run the readiness checks, print them, exit 0 when ready")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -302,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         for beat in beats
         if (beat["hostname"] == args.hostname if args.hostname else beat["hostname"].split("@")[-1] == host)
     ]
+    if args.require_model:
+        mine = [beat for beat in mine if beat.get("model")]
     print(json.dumps(mine, default=str))
     return 0 if mine else 1
 

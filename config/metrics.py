@@ -254,6 +254,29 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(metrics_exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
+def _on_worker_ready(**_: Any) -> None:
+    port = settings.ATELIER.get("WORKER_METRICS_PORT")
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    start_http_server(int(port), addr=settings.ATELIER["WORKER_METRICS_ADDR"], registry=registry)
+    logger.info("worker metrics exporter on %s:%s", settings.ATELIER["WORKER_METRICS_ADDR"], port)
+
+
+def connect_celery_signals() -> None:
+    """A worker-side exporter for deployments where workers and web do not share a host (docker compose): with
+    ``ATELIER_WORKER_METRICS_PORT`` set, each worker serves its own inference metrics on that port."""
+    from celery import signals
+
+    signals.worker_ready.connect(_on_worker_ready, weak=False, dispatch_uid="atelier_worker_metrics")
+
+
 def worker_metrics_dir_clear() -> None:
     """Empty ``PROMETHEUS_MULTIPROC_DIR`` (call once when the service starts, before any process writes)."""
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

@@ -280,6 +280,9 @@ ATELIER.update(
         "STALE_UPLOAD_AGE_SECONDS": env.int("ATELIER_STALE_UPLOAD_AGE_SECONDS", default=24 * 60 * 60),
         # A request that hit a broken database connection waits this long for it to come back and runs again
         # (reads, and these idempotent upload endpoints), instead of answering 500: config/middleware.py.
+        # Workers on other hosts/containers than the web serve their metrics themselves (config/metrics.py).
+        "WORKER_METRICS_PORT": env.int("ATELIER_WORKER_METRICS_PORT", default=None),
+        "WORKER_METRICS_ADDR": env("ATELIER_WORKER_METRICS_ADDR", default="0.0.0.0"),  # noqa: S104
         "DB_OUTAGE_RETRY_SECONDS": env.float("ATELIER_DB_OUTAGE_RETRY_SECONDS", default=20.0),
         "DB_OUTAGE_RETRY_PATHS": env.list(
             "ATELIER_DB_OUTAGE_RETRY_PATHS", default=["/api/v1/artworks/", "/predict", "/upload/file/"]

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from classifier.models import Prediction
+from config.celery_app import app as celery_app
+from curation.models import Artwork
+from curation.services.ingest import artwork_ingest
+from tests.factories import sample_image
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -28,7 +37,13 @@ def _database_url() -> str:
     )
 
 
-def _start_worker(broker_url: str, media_root: str, log_path: Path) -> subprocess.Popen:
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_worker(broker_url: str, media_root: str, log_path: Path, metrics_port: int) -> subprocess.Popen:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ATELIER_"))},
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -39,6 +54,8 @@ def _start_worker(broker_url: str, media_root: str, log_path: Path) -> subproces
         "MEDIA_ROOT": media_root,
         "ATELIER_HEARTBEAT_INTERVAL_SECONDS": "1",
         "ATELIER_HEARTBEAT_TTL_SECONDS": "3",
+        "ATELIER_WORKER_METRICS_PORT": str(metrics_port),
+        "ATELIER_WORKER_METRICS_ADDR": "127.0.0.1",
         "HF_HUB_OFFLINE": "1",
         "OMP_NUM_THREADS": "1",
     }
@@ -80,13 +97,34 @@ def test_readyz_follows_the_inference_worker(
     assert unready.status_code == 503
     assert unready.json()["checks"]["inference_workers"]["live"] == 0
 
-    worker = _start_worker(redis_url, settings.MEDIA_ROOT, tmp_path / "worker.log")
+    metrics_port = _free_port()
+    worker = _start_worker(redis_url, settings.MEDIA_ROOT, tmp_path / "worker.log", metrics_port)
+    previous_eager = celery_app.conf.task_always_eager
     try:
         _, body = _wait_for(client, 200, timeout=180)
         [live] = body["checks"]["inference_workers"]["workers"]
         assert live["model"] == "ops-worker-model"
         assert live["pid"] == worker.pid
         assert body["checks"]["model"]["loaded_by"] == [f"{live['hostname']}:{worker.pid}"]
+
+        # The worker's own exporter shows what it did with a real upload sent through the broker.
+        celery_app.conf.CELERY_TASK_ALWAYS_EAGER = False
+        celery_app.conf.CELERY_BROKER_URL = redis_url
+        artwork = artwork_ingest(file=sample_image(0)[0].read_bytes()).artwork
+        deadline = time.monotonic() + 60
+        while not Prediction.objects.filter(artwork=artwork).exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        artwork.refresh_from_db()
+        route = "review_opened" if artwork.status == Artwork.Status.NEEDS_REVIEW else "auto_accepted"
+        exported = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(exported)
+            for sample in family.samples
+        }
+        version_label = (("model_version", "ops-worker-model"),)
+        assert samples[("atelier_predictions_total", (*version_label, ("outcome", route)))] == 1.0
+        assert samples[("atelier_inference_image_latency_seconds_count", version_label)] == 1.0
 
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
@@ -99,10 +137,11 @@ def test_readyz_follows_the_inference_worker(
             "ms": body["checks"]["inference_workers"]["ms"],
         }
 
-        worker = _start_worker(redis_url, settings.MEDIA_ROOT, tmp_path / "worker.log")
+        worker = _start_worker(redis_url, settings.MEDIA_ROOT, tmp_path / "worker.log", _free_port())
         _, body = _wait_for(client, 200, timeout=180)
         assert [w["pid"] for w in body["checks"]["inference_workers"]["workers"]] == [worker.pid]
     finally:
+        celery_app.conf.CELERY_TASK_ALWAYS_EAGER = previous_eager
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(timeout=10)
