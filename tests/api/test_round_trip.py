@@ -1,5 +1,9 @@
 """The README's curl session over real HTTP against a live server: get a token, upload, poll the prediction,
-resolve the review. A real EfficientNet-Lite0 checkpoint is active; tasks run when the upload commits."""
+resolve the review. A real EfficientNet-Lite0 checkpoint is active.
+
+Twice: with tasks run in-process when the upload commits (any laptop), and with the production shape on
+PostgreSQL: a Redis broker and a real Celery worker process predicting (skipped without them; CI has both).
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,17 @@ import requests
 from curation.models import Artwork, ReviewEvent, ReviewTask
 from tests.factories import UserFactory, sample_image
 
+# serialized_rollback: the live server needs a transactional database, whose flush would also remove the styles and
+# role groups that data migrations created; this restores them for the test.
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
 PASSWORD = "correct horse battery staple"
-POLL_SECONDS = 60
+POLL_SECONDS = 120
 
 
-@pytest.mark.slow
-def test_token_upload_poll_and_review_over_http(live_server, make_version, sample_dir):
-    # A fresh 27-class head is unsure of everything: its predictions fall below the 0.5 threshold and go to review.
-    version = make_version("round-trip-model", review_threshold=0.5)
-    UserFactory(username="alice", roles=["curator"])
-    reviewer = UserFactory(username="rita", roles=["reviewer"])
-    api = f"{live_server.url}/api/v1"
+def curl_session(base_url: str, *, version_id: int, version_name: str) -> None:
+    """The README's steps, as an API client performs them; asserts what each answer must be."""
+    api = f"{base_url}/api/v1"
     http = requests.Session()
 
     # 1. A token for the curator.
@@ -59,7 +63,7 @@ def test_token_upload_poll_and_review_over_http(live_server, make_version, sampl
         assert time.monotonic() < deadline, "no prediction within the polling window"
         time.sleep(0.5)
     prediction = detail["latest_prediction"]
-    assert prediction["model_version"] == {"id": version.pk, "name": "round-trip-model"}
+    assert prediction["model_version"] == {"id": version_id, "name": version_name}
     assert len(prediction["top3"]) == 3
     assert detail["status"] == "needs_review"
     assert detail["review"]["status"] == "open"
@@ -88,9 +92,57 @@ def test_token_upload_poll_and_review_over_http(live_server, make_version, sampl
     artwork = Artwork.objects.get(pk=artwork_id)
     assert (artwork.verified_style.code, artwork.uploaded_by.username) == (new_style, "alice")
     stored_task = ReviewTask.objects.get(pk=task["id"])
-    assert (stored_task.resolved_by, stored_task.final_style.code) == (reviewer, new_style)
+    assert (stored_task.resolved_by.username, stored_task.final_style.code) == ("rita", new_style)
     assert list(ReviewEvent.objects.filter(task=stored_task).order_by("id").values_list("action", flat=True)) == [
         "opened",
         "claimed",
         "corrected",
     ]
+
+
+def _users() -> None:
+    UserFactory(username="alice", roles=["curator"])
+    UserFactory(username="rita", roles=["reviewer"])
+
+
+def test_curl_session_with_in_process_tasks(live_server, make_version, sample_dir):
+    # A fresh 27-class head is unsure of everything: far below a 0.9 threshold, so the painting goes to review.
+    version = make_version("round-trip-model", review_threshold=0.9)
+    _users()
+    curl_session(live_server.url, version_id=version.pk, version_name="round-trip-model")
+
+
+@pytest.mark.integration
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_curl_session_with_a_celery_worker(
+    live_server, make_version, sample_dir, require_postgres, redis_url, settings, tmp_path
+):
+    import redis
+
+    from config.celery_app import app as celery_app
+    from tests.classifier.test_worker_integration import Worker
+
+    version = make_version("round-trip-worker-model", review_threshold=0.9)
+    _users()
+    redis.Redis.from_url(redis_url).flushdb()
+    # settings_test runs tasks in-process; here the live server's upload goes to the broker and the worker
+    # process (on this test's database) predicts. Celery reads the Django-namespaced keys first.
+    previous_eager = celery_app.conf.CELERY_TASK_ALWAYS_EAGER
+    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = False
+    celery_app.conf.CELERY_BROKER_URL = redis_url
+    worker = Worker(
+        broker_url=redis_url,
+        media_root=str(settings.MEDIA_ROOT),
+        log_path=tmp_path / "worker.log",
+        extra_env={"ATELIER_REVIEW_THRESHOLD": "0.9"},
+    )
+    worker.start()
+    try:
+        curl_session(live_server.url, version_id=version.pk, version_name="round-trip-worker-model")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\nworker log:\n{worker.log()}") from error
+    finally:
+        worker.kill()
+        celery_app.conf.CELERY_TASK_ALWAYS_EAGER = previous_eager
+        redis.Redis.from_url(redis_url).flushdb()
