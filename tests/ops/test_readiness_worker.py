@@ -67,6 +67,21 @@ def _start_worker(broker_url: str, media_root: str, log_path: Path, metrics_port
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def _heartbeat_check(broker_url: str) -> int:
+    """The docker compose healthcheck of the workers, run as compose runs it."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ATELIER_"))},
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_DEBUG": "true",
+        "CELERY_BROKER_URL": broker_url,
+    }
+    command = [
+        sys.executable, "-m", "config.health", "worker", "--hostname", f"ops-readyz@{socket.gethostname()}",
+        "--require-model",
+    ]  # fmt: skip
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, timeout=60).returncode
+
+
 def _wait_for(client, status: int, timeout: float) -> tuple[float, dict]:
     started = time.monotonic()
     while True:
@@ -107,6 +122,8 @@ def test_readyz_follows_the_inference_worker(
         assert live["pid"] == worker.pid
         assert body["checks"]["model"]["loaded_by"] == [f"{live['hostname']}:{worker.pid}"]
 
+        assert _heartbeat_check(redis_url) == 0
+
         # The worker's own exporter shows what it did with a real upload sent through the broker.
         celery_app.conf.CELERY_TASK_ALWAYS_EAGER = False
         celery_app.conf.CELERY_BROKER_URL = redis_url
@@ -130,6 +147,7 @@ def test_readyz_follows_the_inference_worker(
         worker.wait(timeout=10)
         seconds_to_unready, body = _wait_for(client, 503, timeout=30)
         assert seconds_to_unready <= 30
+        assert _heartbeat_check(redis_url) == 1
         assert body["checks"]["inference_workers"] == {
             "ok": False,
             "live": 0,
