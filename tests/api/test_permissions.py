@@ -14,7 +14,14 @@ from classifier.models import ModelVersion, TrainingRun
 from curation.models import Artwork, ReviewEvent, ReviewTask
 from curation.services.review import review_claim_next, review_resolve
 from tests.api.conftest import ROLES
-from tests.factories import ArtworkFactory, ModelVersionFactory, PredictionFactory, review_task_create, sample_image
+from tests.factories import (
+    ArtworkFactory,
+    ModelVersionFactory,
+    PredictionFactory,
+    UserFactory,
+    review_task_create,
+    sample_image,
+)
 
 
 @dataclass(frozen=True)
@@ -212,3 +219,16 @@ def test_options_and_head_follow_the_roles(role_users, client_for):
     assert curator.options("/api/v1/artworks/").status_code == 200
     assert curator.head("/api/v1/artworks/").status_code == 200
     assert curator.head("/api/v1/reviews/").status_code == 403
+
+
+def test_superuser_may_do_everything(db, client_for):
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    token = Token.objects.create(user=root)
+    client = client_for("anonymous")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    version = ModelVersionFactory(name="root-version")
+    task = review_task_create(image_index=3)
+    assert client.post(f"/api/v1/models/{version.pk}/activate/", {}, format="json").status_code == 200
+    assert client.post("/api/v1/reviews/claim/").json()["id"] == task.pk
+    assert client.get("/api/v1/training-runs/").status_code == 200
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == version
