@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from rest_framework.authtoken.models import Token
 
+from curation.models import Artwork
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +120,57 @@ def test_admin_sign_in_is_rate_limited_too(client, settings):
     assert locked.status_code == 429
     assert "_auth_user_id" not in client.session
     assert client.get("/admin/login/", REMOTE_ADDR="10.2.0.1").status_code == 200
+
+
+def _page_paths() -> list[str]:
+    """Every URL of the project outside the admin and the API, with sample values for its parameters."""
+    import re
+
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    samples = {"int": "1", "slug": "confusion", "str": "csv", "path": "x"}
+    paths: list[str] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            route = str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                if route.startswith(("admin/", "api/")):
+                    continue
+                walk(pattern.url_patterns, prefix + route)
+            elif isinstance(pattern, URLPattern):
+                full = re.sub(r"<(?:(\w+):)?\w+>", lambda m: samples[m.group(1) or "str"], prefix + route)
+                if not full.startswith(("admin/", "api/", "^")):
+                    paths.append("/" + full)
+
+    walk(get_resolver().url_patterns, "")
+    return paths
+
+
+def test_every_page_refuses_a_post_without_csrf_token():
+    user = UserFactory(username="csrf-admin", is_staff=True, is_superuser=True)
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(user)
+    paths = _page_paths()
+    assert "/upload/file/" in paths
+    assert "/review/1/decide/" in paths
+    answers = {path: csrf_client.post(path, {"style": "Impressionism"}).status_code for path in paths}
+    assert {path: status for path, status in answers.items() if status != 403} == {}
+
+
+def test_the_api_enforces_csrf_for_session_clients(sample_dir):
+    user = UserFactory(username="csrf-api", is_staff=True, is_superuser=True)
+    image = next(sample_dir.glob("Impressionism/*.jpg")).read_bytes()
+    session_client = Client(enforce_csrf_checks=True)
+    session_client.force_login(user)
+    refused = session_client.post("/api/v1/artworks/", {"file": SimpleUploadedFile("a.jpg", image, "image/jpeg")})
+    assert refused.status_code == 403
+    assert Artwork.objects.count() == 0
+    token = Token.objects.create(user=user)
+    accepted = Client(enforce_csrf_checks=True).post(
+        "/api/v1/artworks/",
+        {"file": SimpleUploadedFile("a.jpg", image, "image/jpeg")},
+        HTTP_AUTHORIZATION=f"Token {token.key}",
+    )
+    assert accepted.status_code == 201
+    assert Artwork.objects.count() == 1
