@@ -103,3 +103,22 @@ def test_too_many_files_in_one_request_is_400_in_the_envelope(role_users, client
     assert response.status_code == 400
     assert response.json() == {"error": {"code": "bad_request", "message": "The request is malformed.", "fields": {}}}
     assert Artwork.objects.count() == 0
+
+
+def test_a_multi_file_upload_is_classified_as_one_batch(
+    role_users, client_for, make_version, django_capture_on_commit_callbacks
+):
+    from classifier.models import Prediction
+
+    version = make_version("batch-model")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client_for("curator").post(
+            "/api/v1/artworks/", {"file": [_upload_file(index) for index in range(3)]}, format="multipart"
+        )
+    assert response.status_code == 201
+    assert len(callbacks) == 1  # one classification request for the three new artworks
+    predictions = Prediction.objects.filter(model_version=version)
+    assert sorted(predictions.values_list("artwork_id", flat=True)) == sorted(
+        result["artwork"]["id"] for result in response.json()["results"]
+    )
+    assert list(predictions.values_list("batch_size", flat=True)) == [3, 3, 3]

@@ -25,9 +25,9 @@ from curation.api.serializers import (
     ArtworkUploadSerializer,
     UploadReportSerializer,
 )
+from curation.api.uploads import artwork_upload_batch
 from curation.models import Artwork
 from curation.selectors import ARTWORK_SORTS, artwork_detail, artwork_list
-from curation.services.ingest import IngestError, artwork_ingest
 
 _LIST_PARAMETERS = [
     OpenApiParameter("style", str, description="Predicted style code, e.g. `Baroque`."),
@@ -148,36 +148,23 @@ class ArtworkListCreateView(generics.ListAPIView):
         serializer = ArtworkUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        results = []
-        for upload in data["file"]:
-            try:
-                result = artwork_ingest(
-                    file=upload,
-                    uploaded_by=request.user,
-                    filename=upload.name or "",
-                    title=data["title"],
-                    artist=data["artist"],
-                    year=data.get("year"),
-                    source=data["source"],
-                )
-            except IngestError as error:
-                results.append(
-                    {
-                        "filename": upload.name or "",
-                        "outcome": "rejected",
-                        "artwork": None,
-                        "error": {"code": error.code, "message": error.message},
-                    }
-                )
-                continue
-            results.append(
-                {
-                    "filename": upload.name or "",
-                    "outcome": "accepted" if result.created else "duplicate",
-                    "artwork": ArtworkListSerializer(result.artwork).data,
-                    "error": None,
-                }
-            )
+        outcomes = artwork_upload_batch(
+            files=data["file"],
+            uploaded_by=request.user,
+            title=data["title"],
+            artist=data["artist"],
+            year=data.get("year"),
+            source=data["source"],
+        )
+        results = [
+            {
+                "filename": outcome.filename,
+                "outcome": outcome.outcome,
+                "artwork": ArtworkListSerializer(outcome.artwork).data if outcome.artwork else None,
+                "error": {"code": outcome.error.code, "message": outcome.error.message} if outcome.error else None,
+            }
+            for outcome in outcomes
+        ]
         counts = {outcome: sum(r["outcome"] == outcome for r in results) for outcome in ("accepted", "duplicate")}
         rejected = [r for r in results if r["outcome"] == "rejected"]
         if len(rejected) == len(results):
