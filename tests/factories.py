@@ -167,3 +167,34 @@ def review_task_create(*, confidence: float = 0.42, predicted_style: str = "Impr
     task = ReviewTask.objects.create(artwork=artwork, prediction=prediction, priority=confidence)
     ReviewEvent.objects.create(task=task, artwork=artwork, action=ReviewEvent.Action.OPENED, to_style=style)
     return task
+
+
+def reference_data_restore() -> None:
+    """Recreate what the migrations put in the database (content types, permissions, the 27 styles, the role
+    groups), idempotently. A transactional test's flush empties every table; ``serialized_rollback`` cannot
+    always restore them (Playwright's sync API runs the test in a greenlet whose context has a different
+    database connection object, without the serialized data), so transactional suites call this instead."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.management import create_contenttypes
+    from django.contrib.contenttypes.models import ContentType
+
+    from curation.models import Style
+    from curation.roles import ROLE_PERMISSIONS
+    from curation.styles import STYLES
+
+    ContentType.objects.clear_cache()
+    for app_config in apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0)
+        create_permissions(app_config, verbosity=0)
+    for class_index, (code, name) in enumerate(STYLES):
+        Style.objects.update_or_create(code=code, defaults={"class_index": class_index, "name": name})
+    for role, permission_names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(
+            [
+                Permission.objects.get(content_type__app_label=name.split(".")[0], codename=name.split(".")[1])
+                for name in permission_names
+            ]
+        )

@@ -73,6 +73,13 @@ def live_server(request):
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(transactional_db):
+    from tests.factories import reference_data_restore
+
+    reference_data_restore()
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)

@@ -12,9 +12,8 @@ from classifier.models import ModelVersion, Prediction
 from curation.models import Artwork, ReviewEvent, ReviewTask, Style
 from tests.factories import ModelVersionFactory, UserFactory, review_task_create
 
-# serialized_rollback: the live server needs a transactional database, whose flush would also remove the styles
-# and role groups that a data migration created; they are restored for every test.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# The live server needs a transactional database; conftest restores the styles and role groups its flush removes.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_sign_in_leads_to_the_overview(page, shot):

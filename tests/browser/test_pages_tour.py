@@ -12,7 +12,7 @@ from curation.services.review import review_claim_next, review_resolve
 from curation.styles import STYLE_CODES
 from tests.factories import ModelVersionFactory, UserFactory, review_task_create
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _version_with_report(folder) -> ModelVersion:

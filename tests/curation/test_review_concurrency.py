@@ -8,11 +8,15 @@ from django.db import connection, connections
 
 from curation.models import ReviewEvent, ReviewTask
 from curation.services.review import review_claim_next, review_resolve
-from tests.factories import UserFactory, review_task_create
+from tests.factories import UserFactory, reference_data_restore, review_task_create
 
-# serialized_rollback: a transactional test flushes the tables, and the styles and role groups come from a data
-# migration, so they are restored after each test.
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(transactional_db):
+    # A transactional test's flush also removes the styles and role groups that migrations created.
+    reference_data_restore()
 
 
 def _run_in_threads(workers: list) -> list:
