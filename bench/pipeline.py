@@ -153,7 +153,7 @@ def run_engine(engine, paths: list[Path]) -> dict:
 
 
 # --- (c) end to end ------------------------------------------------------------------------------------------------
-def run_end_to_end(args, paths: list[Path], checkpoint_dir: Path) -> dict:
+def run_end_to_end(args, paths: list[Path], checkpoint_dir: Path, engine) -> dict:
     from urllib.parse import urlparse
 
     database_name = urlparse(args.e2e_database_url).path.lstrip("/")
@@ -171,7 +171,7 @@ def run_end_to_end(args, paths: list[Path], checkpoint_dir: Path) -> dict:
     }
     os.environ.update({key: env[key] for key in ("DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG", "DATABASE_URL")})
     os.environ.update({key: env[key] for key in ("CELERY_BROKER_URL", "MEDIA_ROOT", "ATELIER_REVIEW_THRESHOLD")})
-    _ensure_database(args.e2e_database_url)
+    _recreate_database(args.e2e_database_url)
 
     import django
 
@@ -189,8 +189,6 @@ def run_end_to_end(args, paths: list[Path], checkpoint_dir: Path) -> dict:
     from mltrain.checkpoint import save_checkpoint
 
     call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
-    call_command("migrate", verbosity=0)  # the data migrations' rows (styles, roles) come back
     redis.Redis.from_url(args.broker_url).flushdb()
 
     checkpoint = checkpoint_dir / "bench-lite0.pt"
@@ -283,6 +281,8 @@ def run_end_to_end(args, paths: list[Path], checkpoint_dir: Path) -> dict:
 
         # Bulk import: ingest without queueing (the web tier's work), then queue chunks and time the workers.
         bulk_paths = paths[1 + args.e2e_single + args.e2e_burst :][: args.e2e_bulk]
+        # The engine's own rate on exactly these images, measured now (the worker is idle), is the reference.
+        engine_reference = run_engine(engine, bulk_paths)
         ingest_started = time.time()
         bulk = [artwork for artwork in (ingest(path, False) for path in bulk_paths) if artwork is not None]
         ingest_seconds = time.time() - ingest_started
@@ -297,6 +297,7 @@ def run_end_to_end(args, paths: list[Path], checkpoint_dir: Path) -> dict:
             "ingest_per_s": round(len(bulk) / ingest_seconds, 2),
             "classification_seconds": round(last - queued, 3),
             "classification_per_s": round(len(bulk) / (last - queued), 2),
+            "engine_in_process_per_s": engine_reference["images_per_s"],
         }
         assert Prediction.objects.count() == Artwork.objects.exclude(status="failed").count() == done
         assert warm is not None
@@ -306,7 +307,8 @@ def run_end_to_end(args, paths: list[Path], checkpoint_dir: Path) -> dict:
     return {"single_uploads_idle": single, "burst_of_single_uploads": burst_report, "bulk_import": bulk_report}
 
 
-def _ensure_database(url: str) -> None:
+def _recreate_database(url: str) -> None:
+    """The scratch database starts empty every run (migrations then add styles and roles)."""
     from urllib.parse import urlparse
 
     import psycopg
@@ -315,9 +317,8 @@ def _ensure_database(url: str) -> None:
     admin = parsed._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True) as connection:
         name = parsed.path.lstrip("/")
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 # --- main ----------------------------------------------------------------------------------------------------------
@@ -328,6 +329,7 @@ def main() -> None:
     parser.add_argument("--wikiart-count", type=int, default=96)
     parser.add_argument("--cache-dir", type=Path, default=REPO_ROOT / "var" / "bench" / "wikiart_sized")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=2, help="Alternating runs per path; the best counts.")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--e2e-database-url", default=None, help="Scratch PostgreSQL database (name ends in _bench).")
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/3")
@@ -359,8 +361,14 @@ def main() -> None:
     engine = make_engine(model, args.batch_size)
     for name, paths in sets.items():
         sizes = [path.stat().st_size for path in paths]
-        prototype = run_prototype(model, paths)
-        atelier = run_engine(engine, paths)
+        # The CPU is shared: alternate the two paths and keep each one's best run, so that a burst of load
+        # from elsewhere does not decide the ratio.
+        prototype_runs, engine_runs = [], []
+        for _ in range(args.repeats):
+            prototype_runs.append(run_prototype(model, paths))
+            engine_runs.append(run_engine(engine, paths))
+        prototype = max(prototype_runs, key=lambda run: run["images_per_s"])
+        atelier = max(engine_runs, key=lambda run: run["images_per_s"])
         results["engine_vs_prototype"][name] = {
             "images": len(paths),
             "mean_file_kb": round(statistics.mean(sizes) / 1024, 1),
@@ -368,15 +376,15 @@ def main() -> None:
             "engine": atelier,
             "ratio": round(atelier["images_per_s"] / prototype["images_per_s"], 2),
         }
-    engine.close()
 
     if args.e2e_database_url:
         with tempfile.TemporaryDirectory(prefix="atelier-bench-") as checkpoint_dir:
-            e2e = run_end_to_end(args, sets["dev_sample"], Path(checkpoint_dir))
-        engine_rate = results["engine_vs_prototype"]["dev_sample"]["engine"]["images_per_s"]
-        e2e["throughput_ratio_to_engine"] = round(e2e["bulk_import"]["classification_per_s"] / engine_rate, 2)
+            e2e = run_end_to_end(args, sets["dev_sample"], Path(checkpoint_dir), engine)
+        bulk = e2e["bulk_import"]
+        e2e["throughput_ratio_to_engine"] = round(bulk["classification_per_s"] / bulk["engine_in_process_per_s"], 2)
         e2e["single_upload_latency_p95_s"] = e2e["single_uploads_idle"]["latency_p95_s"]
         results["end_to_end"] = e2e
+    engine.close()
 
     print_table(results)
     if args.json:
@@ -416,7 +424,8 @@ def print_table(results: dict) -> None:
         )
         print(
             f"  bulk import of {bulk['artworks']}: ingest {bulk['ingest_per_s']:.1f}/s, classification "
-            f"{bulk['classification_per_s']:.1f}/s = {e2e['throughput_ratio_to_engine']:.2f}× the engine's own"
+            f"{bulk['classification_per_s']:.1f}/s = {e2e['throughput_ratio_to_engine']:.2f}× the engine's own "
+            f"({bulk['engine_in_process_per_s']:.1f}/s on the same images, measured just before)"
         )
 
 
