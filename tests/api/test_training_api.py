@@ -49,3 +49,36 @@ def test_training_start_refuses_bad_options_and_creates_nothing(role_users, clie
     response = admin.post("/api/v1/training-runs/", {"from_db": True, "models": ["alexnet"]}, format="json")
     assert response.json()["error"]["fields"] == {"models.0": ['"alexnet" is not a valid choice.']}
     assert TrainingRun.objects.count() == 0
+
+
+def _forget_broker_connections(celery_app) -> None:
+    """Celery caches its connection and producer pools for the broker URL it first used; drop them so that the
+    next publish connects to the URL configured now."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def test_a_run_that_cannot_reach_the_broker_fails_with_the_reason(
+    role_users, client_for, django_capture_on_commit_callbacks, monkeypatch
+):
+    from classifier.models import TrainingRun
+    from config.celery_app import app as celery_app
+
+    previous = (celery_app.conf.CELERY_TASK_ALWAYS_EAGER, celery_app.conf.CELERY_BROKER_URL)
+    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = False
+    celery_app.conf.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")  # Celery prefers the environment's URL
+    _forget_broker_connections(celery_app)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client_for("ml_admin").post("/api/v1/training-runs/", {"from_db": True}, format="json")
+    finally:
+        celery_app.conf.CELERY_TASK_ALWAYS_EAGER, celery_app.conf.CELERY_BROKER_URL = previous
+        _forget_broker_connections(celery_app)
+    assert response.status_code == 202
+    run = TrainingRun.objects.get(pk=response.json()["id"])
+    assert run.status == TrainingRun.Status.FAILED
+    assert run.error == (
+        "The task queue could not be reached, so no worker received this run (Error 111 connecting to "
+        "127.0.0.1:1. Connection refused.). Start it again."
+    )
