@@ -352,10 +352,11 @@ def train_models_run(
                 log=recorder.log if recorder else None,
                 show_progress=show_progress,
             )
-        except Exception as exc:
+        except BaseException as exc:  # also Ctrl-C / a soft time limit: the run must not stay "running"
             if is_main:
-                recorder.log(f"{architecture} failed: {exc}")
-                training_run_finish(run=run, error=f"{architecture}: {exc}")
+                reason = str(exc) or type(exc).__name__
+                recorder.log(f"{architecture} failed: {reason}")
+                training_run_finish(run=run, error=f"{architecture}: {reason}")
             raise
         if not is_main or result is None:
             continue

@@ -162,3 +162,25 @@ def test_missing_weights_file_and_pretrained_baseline_are_refused(tmp_path):
 def test_unknown_architecture_names_the_choices():
     with pytest.raises(ValueError, match="Unknown architecture 'vgg16'; choose one of: simple_cnn, deep_cnn"):
         create_model("vgg16", num_classes=27)
+
+
+def test_training_augmentation_is_conservative_for_transformers_and_standard_for_cnns():
+    from torchvision import transforms as T
+
+    from mltrain.transforms import train_transform
+
+    transformer = train_transform(default_preprocessing("openclip_vit_b16"), family="transformer").transforms
+    cnn = train_transform(default_preprocessing("resnet50"), family="cnn").transforms
+
+    assert [type(step).__name__ for step in transformer] == [
+        "RandomResizedCrop", "RandomHorizontalFlip", "ColorJitter", "ToTensor", "Normalize",
+    ]  # fmt: skip
+    assert (transformer[0].size, transformer[0].scale) == ((224, 224), (0.9, 1.0))
+    assert (transformer[2].brightness, transformer[2].hue) == ((0.9, 1.1), (-0.05, 0.05))
+    assert transformer[4].mean == CLIP_MEAN
+    assert [type(step).__name__ for step in cnn] == [
+        "Resize", "RandomCrop", "RandomHorizontalFlip", "RandomRotation", "ColorJitter", "ToTensor", "Normalize",
+    ]  # fmt: skip
+    assert cnn[3].degrees == [-10.0, 10.0]
+    assert cnn[6].mean == list(IMAGENET_MEAN)
+    assert not any(isinstance(step, T.RandomRotation) for step in transformer)

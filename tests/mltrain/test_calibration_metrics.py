@@ -159,5 +159,6 @@ def test_report_fits_temperature_on_validation_and_applies_it_to_test():
     assert set(report) >= {
         "accuracy", "macro_f1", "macro_f1_ci95", "micro_f1", "macro_precision", "macro_recall", "per_class",
         "confusion_matrix", "ece", "ece_before", "reliability", "temperature", "review_threshold",
-        "auto_accept_share", "mean_entropy_correct", "mean_entropy_wrong", "val_macro_f1",
+        "auto_accept_share", "mean_entropy_correct", "mean_entropy_wrong", "val_macro_f1", "val_mean_confidence",
     }  # fmt: skip
+    assert report["val_mean_confidence"] == float(softmax(val_logits, report["temperature"]).max(axis=1).mean())
