@@ -17,3 +17,9 @@ def api_token_issue(*, user: AbstractBaseUser, reset: bool = False) -> tuple[Tok
             Token.objects.filter(user=user).delete()
         token, created = Token.objects.get_or_create(user=user)
     return token, created
+
+
+def api_token_revoke(*, user: AbstractBaseUser) -> bool:
+    """Delete the user's API token (it stops working at once); False when there was none."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted > 0

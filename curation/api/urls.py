@@ -4,6 +4,7 @@ from curation.api import views
 
 urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="token"),
+    path("auth/token/revoke/", views.TokenRevokeView.as_view(), name="token-revoke"),
     path("styles/", views.StyleListView.as_view(), name="style-list"),
     path("stats/", views.StatsView.as_view(), name="stats"),
     path("artworks/", views.ArtworkListCreateView.as_view(), name="artwork-list"),

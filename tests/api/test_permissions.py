@@ -101,6 +101,7 @@ ENDPOINTS = [
         (401, 403, 403, 202),
         lambda o: {"from_db": True, "models": ["simple_cnn"], "epochs": 1},
     ),
+    Endpoint("token revoke", "post", lambda o: "/api/v1/auth/token/revoke/", (401, 204, 204, 204)),
     Endpoint("schema", "get", lambda o: "/api/schema/", (200, 200, 200, 200)),
     Endpoint("docs", "get", lambda o: "/api/docs/", (200, 200, 200, 200)),
 ]

@@ -9,8 +9,12 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-# Downloads answer bytes: an example body says nothing there.
-BINARY_OPERATIONS = {("get", "/api/v1/artworks/{id}/image/"), ("get", "/api/v1/artworks/{id}/thumbnail/")}
+# Downloads answer bytes, revoking a token answers nothing: an example body says nothing there.
+BINARY_OPERATIONS = {
+    ("get", "/api/v1/artworks/{id}/image/"),
+    ("get", "/api/v1/artworks/{id}/thumbnail/"),
+    ("post", "/api/v1/auth/token/revoke/"),
+}
 
 
 @pytest.fixture

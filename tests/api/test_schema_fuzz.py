@@ -92,13 +92,17 @@ _HYPOTHESIS = settings(
 )
 
 
-@schemathesis.pytest.from_fixture("ml_admin_schema").parametrize()
+# Revoking the token the fuzzing client authenticates with would turn every later request into a 401.
+_NOT_FUZZED = "/api/v1/auth/token/revoke/"
+
+
+@schemathesis.pytest.from_fixture("ml_admin_schema").exclude(path=_NOT_FUZZED).parametrize()
 @_HYPOTHESIS
 def test_api_matches_its_schema_as_ml_admin(case):
     case.call_and_validate(headers=case.operation.schema.config.headers, checks=CHECKS)
 
 
-@schemathesis.pytest.from_fixture("superuser_schema").parametrize()
+@schemathesis.pytest.from_fixture("superuser_schema").exclude(path=_NOT_FUZZED).parametrize()
 @_HYPOTHESIS
 def test_api_matches_its_schema_as_superuser(case):
     case.call_and_validate(headers=case.operation.schema.config.headers, checks=CHECKS)

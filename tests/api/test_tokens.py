@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 
@@ -59,3 +60,16 @@ def test_admin_action_creates_tokens(db, client):
     assert sorted(Token.objects.values_list("user__username", flat=True)) == ["museum-db", "scanner"]
     messages = [str(message) for message in response.context["messages"]]
     assert sorted(messages) == sorted(f"API token for {token.user}: {token.key}" for token in Token.objects.all())
+
+
+def test_revoked_token_stops_working(db):
+    user = UserFactory(username="scanner", roles=["curator"])
+    call_command("create_api_token", "scanner")
+    key = Token.objects.get(user=user).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/styles/").status_code == 200
+    assert client.post("/api/v1/auth/token/revoke/").status_code == 204
+    assert Token.objects.filter(user=user).count() == 0
+    refused = client.get("/api/v1/styles/")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, "authentication_failed")

@@ -16,7 +16,7 @@ from curation.api.views.reviews import (
     ReviewTaskListView,
     ReviewUndoView,
 )
-from curation.api.views.tokens import TokenObtainView
+from curation.api.views.tokens import TokenObtainView, TokenRevokeView
 
 __all__ = [
     "ArtworkDetailView",
@@ -33,4 +33,5 @@ __all__ = [
     "StatsView",
     "StyleListView",
     "TokenObtainView",
+    "TokenRevokeView",
 ]

@@ -6,13 +6,13 @@ from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.errors import ApiError
-from config.api.tokens import api_token_issue
+from config.api.tokens import api_token_issue, api_token_revoke
 from curation.api.serializers import (
     TokenRequestSerializer,
     TokenSerializer,
@@ -53,3 +53,19 @@ class TokenObtainView(APIView):
             )
         token, _ = api_token_issue(user=user)
         return Response({"token": token.key})
+
+
+@extend_schema(tags=["auth"])
+class TokenRevokeView(APIView):
+    """Revoke your own API token, e.g. when a script's key may have leaked; get a new one from the endpoint above."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Revoke your API token",
+        request=None,
+        responses={204: OpenApiResponse(description="The token no longer works.")},
+    )
+    def post(self, request: Request) -> Response:
+        api_token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
