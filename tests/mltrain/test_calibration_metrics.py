@@ -51,7 +51,7 @@ def test_classification_metrics_agree_with_scikit_learn():
     assert metrics["confusion_matrix"] == confusion_matrix(y_true, y_pred).tolist()
 
 
-def test_bootstrap_interval_is_the_percentile_interval_of_resampled_macro_f1():
+def test_bootstrap_interval_is_the_percentile_interval_of_class_stratified_resamples():
     y_true, y_pred = _predictions()
 
     interval = bootstrap_macro_f1_ci(y_true, y_pred, n_resamples=200, random_state=7)
@@ -59,7 +59,12 @@ def test_bootstrap_interval_is_the_percentile_interval_of_resampled_macro_f1():
     rng = np.random.RandomState(7)
     scores = []
     for _ in range(200):
-        picks = rng.randint(0, 120, 120)
+        picks = []
+        for label in range(5):  # each class resampled to its own support
+            group = np.flatnonzero(y_true == label)
+            picks.extend(group[rng.randint(0, len(group), len(group))])
+        picks = np.array(picks)
+        assert np.bincount(y_true[picks], minlength=5).tolist() == np.bincount(y_true, minlength=5).tolist()
         scores.append(f1_score(y_true[picks], y_pred[picks], average="macro", zero_division=0))
     assert interval == np.percentile(scores, [2.5, 97.5]).tolist()
     assert interval[0] < f1_score(y_true, y_pred, average="macro") < interval[1]
