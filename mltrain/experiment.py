@@ -370,6 +370,7 @@ def _fit_frozen(
         on_epoch=on_epoch,
         show_progress=False,  # epochs over cached features take milliseconds; one log line each is enough
         time_budget_s=config.time_budget_minutes * 60 if config.time_budget_minutes else None,
+        synchronize=False,  # the other ranks have returned: rank 0 trains the head alone
     )
     for parameter in model.parameters():
         parameter.requires_grad_(True)

@@ -205,6 +205,7 @@ def fit(
     on_epoch: EpochCallback | None = None,
     show_progress: bool = True,
     time_budget_s: float | None = None,
+    synchronize: bool = True,
 ) -> FitResult:
     """Train for up to ``epochs`` epochs with early stopping on validation macro-F1.
 
@@ -212,9 +213,11 @@ def fit(
     optimiser, history, early-stopping counters) is saved there after each epoch; ``resume`` continues from it.
     ``time_budget_s`` bounds the training time: the epoch running when it is spent is cut short, validated, and
     training ends there (single process; under DDP the budget is checked between epochs so ranks stay in step).
+    ``synchronize=False`` trains on this process alone even inside a process group (rank 0's frozen-backbone head).
     """
     deadline = time.monotonic() + time_budget_s if time_budget_s else None
-    rank = torch.distributed.get_rank() if is_distributed() else 0
+    collective = synchronize and is_distributed()
+    rank = torch.distributed.get_rank() if collective else 0
     is_main = rank == 0
     scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(device) else None
     stopper = EarlyStopping(patience=patience)
@@ -253,7 +256,7 @@ def fit(
             scaler=scaler,
             description=f"epoch {epoch}/{epochs}",
             show_progress=show_progress and is_main,
-            deadline=None if is_distributed() else deadline,
+            deadline=None if collective else deadline,
         )
         stop = False
         out_of_time = False
@@ -294,7 +297,8 @@ def fit(
                 )
             if on_epoch is not None:
                 on_epoch(record, epoch)
-        stop, out_of_time = broadcast_from_main((stop, out_of_time))
+        if collective:
+            stop, out_of_time = broadcast_from_main((stop, out_of_time))
         if stop:
             result.stopped_early = True
             result.stopped_by_time_budget = out_of_time
@@ -303,5 +307,6 @@ def fit(
     unwrap(model).load_state_dict(best_state)
     result.best_epoch = stopper.best_epoch
     result.best_val_macro_f1 = stopper.best_score if stopper.best_epoch > 0 else 0.0
-    result.history = broadcast_from_main(result.history)
+    if collective:
+        result.history = broadcast_from_main(result.history)
     return result
