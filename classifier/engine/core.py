@@ -120,7 +120,7 @@ class InferenceEngine:
         self.classes = list(classes)
         self.preprocessing = dict(preprocessing)
         self.temperature = float(temperature)
-        self.batch_size = max(1, int(batch_size))
+        self.batch_size = self.configured_batch_size = max(1, int(batch_size))
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.transform = transform or mltrain_transforms.eval_transform(self.preprocessing)
         self._geometry, self._normalization = _split_transform(self.transform)
@@ -181,7 +181,14 @@ class InferenceEngine:
 
     # --- compute -----------------------------------------------------------------------------------------
     def _run_model(self, batch: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
-        inputs = batch.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        inputs = batch.to(self.device, non_blocking=True)
+        if inputs.dtype == torch.uint8:
+            # Exactly ToTensor (÷255) then Normalize, once per batch on the model's device. NHWC → NCHW is a view
+            # whose memory is already channels-last.
+            mean, std = self._normalization
+            inputs = inputs.permute(0, 3, 1, 2).float().div_(255)
+            inputs = inputs.sub_(mean.to(self.device)).div_(std.to(self.device))
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
         with (
             torch.inference_mode(),
             torch.autocast(device_type=self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None),
@@ -207,7 +214,7 @@ class InferenceEngine:
                         logger.warning("engine %s: out of memory at batch 1, moving to the CPU", self.name)
                         self._place_model(torch.device("cpu"))
                         self.autocast_dtype = self._choose_autocast(None)
-                        self.batch_size = 1
+                        self.batch_size = self.configured_batch_size
                     else:
                         raise
 
@@ -272,15 +279,8 @@ class InferenceEngine:
         return torch.from_numpy(np.asarray(self._geometry(image), dtype=np.uint8).copy())
 
     def _to_batch(self, items: list[torch.Tensor]) -> torch.Tensor:
-        """Stack prepared images into the model's input: exactly ToTensor (÷255) then Normalize, batched."""
-        batch = torch.stack(items)
-        if self._normalization is None:
-            return batch
-        mean, std = self._normalization
-        # NHWC → NCHW as a view: the memory is already channels-last.
-        pixels = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2)
-        floats = pixels.float().div_(255)
-        return floats.sub_(mean.to(self.device)).div_(std.to(self.device))
+        """Stack prepared images (uint8 HWC, normalised later on the device, or float CHW from a custom transform)."""
+        return torch.stack(items)
 
     def _open(self, source: ImageSource) -> Image.Image:
         if isinstance(source, (bytes, bytearray)):

@@ -17,6 +17,7 @@ from classifier.engine.core import InferenceEngine
 from classifier.models import ModelVersion
 from classifier.services.registry import file_sha256, model_version_fallback
 from config.metrics import MODEL_LOAD_FAILURES
+from curation.models import Style
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +54,15 @@ def engine_build(*, version: ModelVersion) -> InferenceEngine:
     from mltrain.checkpoint import CheckpointError, model_from_checkpoint
 
     path = _verified_checkpoint(version)
+    unknown = sorted(set(version.classes) - set(Style.objects.values_list("code", flat=True)))
+    if unknown:
+        raise CheckpointRejected(f"the version's classes are not styles of this collection: {', '.join(unknown)}")
     try:
-        model, _meta = model_from_checkpoint(path)
+        model, meta = model_from_checkpoint(path)
     except CheckpointError as exc:
         raise CheckpointRejected(str(exc)) from exc
+    if list(meta["classes"]) != list(version.classes):
+        raise CheckpointRejected("the checkpoint's class list differs from the version's")
     options = settings.ATELIER
     return InferenceEngine(
         model=model,

@@ -243,3 +243,27 @@ def test_reclassify_command_reruns_selected_artworks_with_the_active_version(
         call_command("reclassify", "--status", "failed")
     assert Prediction.objects.filter(model_version=second).count() == 3
     assert Artwork.objects.get(pk=artworks[2].pk).status == Artwork.Status.CLASSIFIED
+
+
+def test_a_version_whose_classes_do_not_match_its_checkpoint_is_refused(make_version, lite0_checkpoints):
+    from classifier.services.registry import model_version_activate, model_version_register
+    from curation.styles import STYLE_CODES
+    from mltrain.architectures import default_preprocessing
+
+    first = make_version("v1")
+    shuffled = model_version_register(
+        name="v2-shuffled",
+        architecture="efficientnet_lite0",
+        checkpoint_path=lite0_checkpoints["b"],
+        classes=list(reversed(STYLE_CODES)),
+        preprocessing=default_preprocessing("efficientnet_lite0"),
+    )
+    model_version_activate(version=shuffled)
+    artwork = ArtworkFactory(image_index=0)
+
+    report = artworks_classify(artwork_ids=[artwork.pk])
+
+    assert report.model_version == first
+    shuffled.refresh_from_db()
+    assert shuffled.status == ModelVersion.Status.REFUSED
+    assert shuffled.refused_reason == "the checkpoint's class list differs from the version's"
