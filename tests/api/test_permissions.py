@@ -233,3 +233,20 @@ def test_superuser_may_do_everything(db, client_for):
     assert client.post("/api/v1/reviews/claim/").json()["id"] == task.pk
     assert client.get("/api/v1/training-runs/").status_code == 200
     assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == version
+
+
+def test_token_endpoint_matrix(role_users, client):
+    """Open to everybody (it is how a client gets credentials): each role gets its own token, a wrong password 400."""
+    statuses = {}
+    for role in ("curator", "reviewer", "ml_admin"):
+        response = client.post(
+            "/api/v1/auth/token/",
+            {"username": role, "password": "correct horse battery staple"},
+            content_type="application/json",
+        )
+        statuses[role] = response.status_code
+        assert response.json() == {"token": Token.objects.get(user=role_users[role]).key}
+    statuses["anonymous"] = client.post(
+        "/api/v1/auth/token/", {"username": "curator", "password": "guess"}, content_type="application/json"
+    ).status_code
+    assert statuses == {"curator": 200, "reviewer": 200, "ml_admin": 200, "anonymous": 400}

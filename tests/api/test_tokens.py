@@ -13,15 +13,21 @@ from tests.factories import UserFactory
 def test_token_endpoint_returns_the_users_token(db, client):
     user = UserFactory(username="alice", roles=["curator"])
     response = client.post(
-        "/api/v1/auth/token/", {"username": "alice", "password": "correct horse battery staple"}, format="json"
+        "/api/v1/auth/token/",
+        {"username": "alice", "password": "correct horse battery staple"},
+        content_type="application/json",
     )
     assert response.status_code == 200
     assert response.json() == {"token": Token.objects.get(user=user).key}
     again = client.post(
-        "/api/v1/auth/token/", {"username": "alice", "password": "correct horse battery staple"}, format="json"
+        "/api/v1/auth/token/",
+        {"username": "alice", "password": "correct horse battery staple"},
+        content_type="application/json",
     )
     assert again.json() == response.json()
-    wrong = client.post("/api/v1/auth/token/", {"username": "alice", "password": "nope"}, format="json")
+    wrong = client.post(
+        "/api/v1/auth/token/", {"username": "alice", "password": "nope"}, content_type="application/json"
+    )
     assert wrong.status_code == 400
     assert wrong.json()["error"] == {
         "code": "invalid_credentials",
