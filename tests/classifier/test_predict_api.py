@@ -144,3 +144,12 @@ def test_predict_decodes_what_ingest_would_decode(client, make_version):
     response = _upload(client, cmyk)
     assert response.status_code == 200
     assert len(response.json()["predictions"]) == 3
+
+
+def test_a_prediction_slower_than_the_timeout_is_a_503(client, make_version, painting, settings):
+    make_version("v1")
+    active_engine()  # loaded before the clock starts: the timeout covers the prediction only
+    settings.ATELIER = {**settings.ATELIER, "PREDICT_TIMEOUT_SECONDS": 0.000001}
+    response = _upload(client, painting)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "timeout"

@@ -207,3 +207,17 @@ def test_corrupt_file_version_switch_and_tampered_checkpoint_on_a_running_worker
     assert first.predictions.count() == 3
     assert worker.process.pid == pid
     assert worker.process.poll() is None
+
+
+def test_concurrent_single_uploads_are_grouped_into_one_batch(worker, make_version):
+    from django.db import transaction
+
+    make_version("v1")
+    artworks = [ingest(index, request_classification=False) for index in range(10)]
+    # Ten single-upload requests published together, as ten web requests committing at the same moment would.
+    with transaction.atomic():
+        for artwork in artworks:
+            classification_request(artwork_ids=[artwork.pk])
+
+    wait_until(lambda: Prediction.objects.count() == 10, timeout=120, worker=worker, what="10 predictions")
+    assert sorted(Prediction.objects.values_list("batch_size", flat=True)) == [10] * 10
