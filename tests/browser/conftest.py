@@ -21,8 +21,11 @@ SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(scope="module")
+def browser(django_db_blocker):
+    """Chromium for one test module. Not for the whole session: while Playwright's sync API runs, Django sees an
+    event loop in this thread and hands the tests a separate set of database connections, which later
+    transactional tests (``serialized_rollback``) must not inherit."""
     if not CHROMIUM.exists():
         _missing("needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -39,10 +42,22 @@ def browser():
         )
         yield browser
         browser.close()
+        from django.db import connections
+
+        # The connections opened while Playwright ran belong to its loop context: close them now, or they would
+        # linger and keep the test database from being dropped at the end of the session.
+        connections.close_all()
     if previous is None:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    # Leave the database as a serialized_rollback test leaves it, empty: the flushes above ran without that data,
+    # so post_migrate refilled content types and permissions, which a later test restoring its serialized copy
+    # (tests/classifier/test_worker_integration.py) would collide with.
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
 
 
 @pytest.fixture(scope="session")

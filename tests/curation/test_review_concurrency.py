@@ -8,15 +8,11 @@ from django.db import connection, connections
 
 from curation.models import ReviewEvent, ReviewTask
 from curation.services.review import review_claim_next, review_resolve
-from tests.factories import UserFactory, reference_data_restore, review_task_create
+from tests.factories import UserFactory, review_task_create
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _reference_data(transactional_db):
-    # A transactional test's flush also removes the styles and role groups that migrations created.
-    reference_data_restore()
+# serialized_rollback: the migrations' data comes back for each test and the tables are left empty afterwards, as
+# the other transactional suites (also with serialized_rollback) expect.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def _run_in_threads(workers: list) -> list:
