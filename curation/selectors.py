@@ -403,6 +403,19 @@ def model_versions_with_counts() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.select_related("training_run").annotate(prediction_count=Count("predictions"))
 
 
+def review_next_artwork_id(*, reviewer: AbstractBaseUser, after: ReviewTask | None) -> int | None:
+    """The artwork the reviewer will most likely get next (not claimed, only peeked), so that the page can
+    prefetch its image and the next painting appears at once after a decision."""
+    now = timezone.now()
+    skipped = ReviewEvent.objects.filter(task=OuterRef("pk"), actor=reviewer, action=ReviewEvent.Action.SKIPPED)
+    candidates = ReviewTask.objects.filter(
+        Q(status=ReviewTask.Status.OPEN) | Q(status=ReviewTask.Status.CLAIMED, lease_expires_at__lte=now)
+    ).filter(~Exists(skipped))
+    if after is not None:
+        candidates = candidates.exclude(pk=after.pk)
+    return candidates.order_by("priority", "created_at", "id").values_list("artwork_id", flat=True).first()
+
+
 def tasks_waiting_for(*, reviewer: AbstractBaseUser) -> int:
     """How many claimable tasks this reviewer could still be offered (not counting ones they skipped)."""
     now = timezone.now()

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from curation.models import ReviewTask, Style
 from curation.selectors import (
+    review_next_artwork_id,
     review_recent_decisions,
     review_task_for_page,
     reviewer_stats,
@@ -54,6 +55,7 @@ def _queue_page(request: HttpRequest, task: ReviewTask | None, *, error: str = "
         "styles": list(styles.values()),
         "recent": review_recent_decisions(reviewer=request.user),
         "waiting": tasks_waiting_for(reviewer=request.user),
+        "next_artwork_id": review_next_artwork_id(reviewer=request.user, after=task) if task else None,
         "shortcuts": KEYBOARD_SHORTCUTS,
         "error": error,
     }

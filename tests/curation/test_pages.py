@@ -120,6 +120,9 @@ def test_review_queue_claims_and_decides_through_forms(client):
 
     response = client.get(reverse("review-queue"))
     assert response.context["task"].pk == first.pk
+    # The next painting's image is prefetched, so that it shows at once after the decision.
+    prefetch = f'<link rel="prefetch" href="{reverse("artwork-display", args=[second.artwork_id])}" as="image">'
+    assert prefetch in response.content.decode()
     response = client.post(reverse("review-decide", args=[first.pk]), {"decision": "accepted", "style": "Baroque"})
     assert (response.status_code, response["Location"]) == (302, reverse("review-queue"))
     response = client.get(reverse("review-queue"))
