@@ -146,7 +146,7 @@ class ReviewTaskAdmin(admin.ModelAdmin):
         "artwork",
         "status",
         "predicted_style",
-        "priority",
+        "confidence",
         "claimed_by",
         "lease_expires_at",
         "decision",
@@ -190,6 +190,10 @@ class ReviewTaskAdmin(admin.ModelAdmin):
     @admin.display(description="Predicted style", ordering="prediction__predicted_style__class_index")
     def predicted_style(self, task: ReviewTask) -> Style:
         return task.prediction.predicted_style
+
+    @admin.display(description="Confidence", ordering="priority")
+    def confidence(self, task: ReviewTask) -> str:
+        return f"{task.priority:.3f}"
 
     @admin.display(description="Image")
     def preview(self, task: ReviewTask) -> str:

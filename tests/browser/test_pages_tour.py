@@ -101,3 +101,10 @@ def test_every_page_renders_with_data(page, shot, sign_in, tmp_path):
     expect(page.locator("#run-percent")).to_have_text("50%", timeout=10_000)
     expect(page.locator("#run-step")).to_have_text("epoch 4/8")
     shot("training")
+
+    page.goto(page.base + "/admin/curation/reviewtask/?status__exact=open")
+    expect(page.locator("#result_list tbody tr")).to_have_count(7)
+    expect(page.locator("select[name=action] option[value=accept_predicted_style]")).to_have_text(
+        "Accept the predicted style"
+    )
+    shot("admin-review-tasks")
