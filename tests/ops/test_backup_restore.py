@@ -14,7 +14,12 @@ from classifier.models import Prediction
 from curation.models import Artwork
 from tests.factories import ArtworkFactory, ModelVersionFactory, PredictionFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+# serialized_rollback: pg_dump needs committed data; the flush afterwards must give back the data-migration rows.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,7 +39,7 @@ def _run(script: str, *args: str, database_url: str, media_root: Path) -> subpro
 
 
 @pytest.fixture
-def restore_database(transactional_db, require_postgres):
+def restore_database(require_postgres):
     from django.db import connection
 
     name = f"{connection.settings_dict['NAME']}_restore"

@@ -21,7 +21,15 @@ from curation.models import Artwork
 from curation.services.ingest import artwork_ingest
 from tests.factories import sample_image
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+# serialized_rollback: the worker needs committed data, and the flush afterwards must give back the styles and
+# role groups (data migrations) that the other suites expect.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,14 +101,15 @@ def _wait_for(client, status: int, timeout: float) -> tuple[float, dict]:
         time.sleep(0.5)
 
 
-def test_readyz_follows_the_inference_worker(
-    transactional_db, require_postgres, redis_url, settings, client, active_version, tmp_path
-):
+def test_readyz_follows_the_inference_worker(require_postgres, redis_url, settings, client, active_version, tmp_path):
     import redis
 
     from config.health import HEARTBEAT_PREFIX
 
+    # Read before any setting changes: Celery loads its configuration from Django settings on first use.
+    previous_eager = celery_app.conf.task_always_eager
     connection = redis.Redis.from_url(redis_url)
+
     for key in connection.scan_iter(match=f"{HEARTBEAT_PREFIX}*"):
         connection.delete(key)
     settings.CELERY_TASK_ALWAYS_EAGER = False
@@ -114,7 +123,6 @@ def test_readyz_follows_the_inference_worker(
 
     metrics_port = _free_port()
     worker = _start_worker(redis_url, settings.MEDIA_ROOT, tmp_path / "worker.log", metrics_port)
-    previous_eager = celery_app.conf.task_always_eager
     try:
         _, body = _wait_for(client, 200, timeout=180)
         [live] = body["checks"]["inference_workers"]["workers"]
