@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 
 import pytest
 from playwright.sync_api import expect
@@ -78,6 +79,27 @@ def test_upload_three_paintings_and_a_bad_file(page, shot, sign_in, sample_dir, 
         assert row.locator(".status").inner_text() == (
             f"{artwork.predicted_style.name} ({round(artwork.confidence * 100)}%) — {status}"
         )
+
+
+def test_upload_a_whole_folder(page, shot, sign_in, sample_dir, active_model, tmp_path):
+    UserFactory(username="cora", roles=["curator"])
+    folder = tmp_path / "batch"
+    (folder / "more").mkdir(parents=True)
+    paintings = sorted((sample_dir / "Rococo").glob("*.jpg"))[:2]
+    shutil.copyfile(paintings[0], folder / paintings[0].name)
+    shutil.copyfile(paintings[1], folder / "more" / paintings[1].name)
+    (folder / "notes.txt").write_text("not an image")
+    sign_in("cora")
+    page.goto(page.base + "/upload/")
+
+    page.set_input_files("#folder-input", str(folder))
+
+    expect(page.locator(".upload-row.done")).to_have_count(2, timeout=120_000)
+    expect(page.locator(".upload-row.rejected")).to_have_count(1)
+    shot("folder")
+    assert page.locator(".upload-row.rejected .name").inner_text() == "notes.txt"
+    assert sorted(Artwork.objects.values_list("original_filename", flat=True)) == sorted(p.name for p in paintings)
+    assert Prediction.objects.filter(model_version=active_model).count() == 2
 
 
 def test_review_queue_with_the_keyboard_only(page, shot, sign_in):

@@ -164,6 +164,7 @@
 
   dropzone.addEventListener("click", function () { input.click(); });
   dropzone.addEventListener("keydown", function (event) {
+    if (event.target !== dropzone) return; // the folder button inside handles its own keys
     if (event.key === "Enter" || event.key === " ") { event.preventDefault(); input.click(); }
   });
   input.addEventListener("change", function () { addFiles(input.files); input.value = ""; });
@@ -173,5 +174,50 @@
   ["dragleave", "drop"].forEach(function (type) {
     dropzone.addEventListener(type, function (event) { event.preventDefault(); dropzone.classList.remove("over"); });
   });
-  dropzone.addEventListener("drop", function (event) { addFiles(event.dataTransfer.files); });
+  // A dropped folder arrives as one entry: walk it (and its sub-folders) and upload every file inside.
+  function readEntry(entry, collected) {
+    return new Promise(function (resolve) {
+      if (entry.isFile) {
+        entry.file(function (file) { collected.push(file); resolve(); }, function () { resolve(); });
+      } else if (entry.isDirectory) {
+        var reader = entry.createReader();
+        var children = [];
+        (function readBatch() {
+          reader.readEntries(function (batch) {
+            if (!batch.length) {
+              Promise.all(children.map(function (child) { return readEntry(child, collected); })).then(resolve);
+              return;
+            }
+            children = children.concat(Array.prototype.slice.call(batch));
+            readBatch(); // readEntries returns at most 100 entries per call
+          }, function () { resolve(); });
+        })();
+      } else {
+        resolve();
+      }
+    });
+  }
+
+  dropzone.addEventListener("drop", function (event) {
+    var items = event.dataTransfer.items;
+    var entries = items ? Array.prototype.map.call(items, function (item) {
+      return item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+    }) : [];
+    if (!entries.length || entries.some(function (entry) { return !entry; }) ||
+        !entries.some(function (entry) { return entry.isDirectory; })) {
+      addFiles(event.dataTransfer.files);
+      return;
+    }
+    var collected = [];
+    Promise.all(entries.map(function (entry) { return readEntry(entry, collected); })).then(function () {
+      collected.sort(function (a, b) { return a.name < b.name ? -1 : a.name > b.name ? 1 : 0; });
+      addFiles(collected);
+    });
+  });
+  var folderInput = document.getElementById("folder-input");
+  document.getElementById("choose-folder").addEventListener("click", function (event) {
+    event.stopPropagation();
+    folderInput.click();
+  });
+  folderInput.addEventListener("change", function () { addFiles(folderInput.files); folderInput.value = ""; });
 })();
