@@ -174,3 +174,17 @@ def test_the_api_enforces_csrf_for_session_clients(sample_dir):
     )
     assert accepted.status_code == 201
     assert Artwork.objects.count() == 1
+
+
+def test_the_api_token_endpoint_shares_the_sign_in_limiter(client, settings):
+    settings.ATELIER = {**settings.ATELIER, "LOGIN_MAX_FAILURES": 2, "LOGIN_LOCKOUT_SECONDS": 300}
+    UserFactory(username="api-user")
+    for _ in range(2):
+        response = client.post(
+            "/api/v1/auth/token/", {"username": "api-user", "password": "wrong"}, REMOTE_ADDR="10.3.0.1"
+        )
+        assert response.status_code == 400
+    locked = client.post("/api/v1/auth/token/", {"username": "api-user", "password": PASSWORD}, REMOTE_ADDR="10.3.0.2")
+    assert locked.status_code == 429
+    assert locked.json()["error"]["code"] == "too_many_failures"
+    assert Token.objects.filter(user__username="api-user").count() == 0

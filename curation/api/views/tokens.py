@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from config.api.errors import ApiError
 from config.api.tokens import api_token_issue, api_token_revoke
+from config.ratelimit import login_failure_record, login_is_locked
 from curation.api.serializers import (
     TokenRequestSerializer,
     TokenSerializer,
@@ -40,12 +41,21 @@ class TokenObtainView(APIView):
     def post(self, request: Request) -> Response:
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        username = serializer.validated_data["username"]
+        # The sign-in pages' limiter (config/ratelimit.py): the token endpoint is a way to guess passwords too.
+        if login_is_locked(request=request._request, username=username):
+            raise ApiError(
+                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                code="too_many_failures",
+                message="Too many failed sign-in attempts. Wait a few minutes and try again.",
+            )
         user = authenticate(
             request._request,
             username=serializer.validated_data["username"],
             password=serializer.validated_data["password"],
         )
         if user is None:
+            login_failure_record(request=request._request, username=username)
             raise ApiError(
                 status_code=status.HTTP_400_BAD_REQUEST,
                 code="invalid_credentials",
