@@ -1,4 +1,4 @@
-"""Entry point for the DDP test: ``torchrun --nproc_per_node 2 ddp_train.py DATA OUT`` (or plain python).
+"""Entry point for the DDP tests: ``torchrun --nproc_per_node 2 ddp_train.py DATA OUT [frozen]`` (or plain python).
 
 Not collected by pytest (no ``test_`` prefix). Trains the small baseline through the same library call that
 ``train_models`` makes, so the two-process and single-process runs can be compared.
@@ -14,9 +14,11 @@ from mltrain.experiment import run_experiment
 
 torch.set_num_threads(1)
 data_dir, output_dir = sys.argv[1], sys.argv[2]
+frozen = sys.argv[3:] == ["frozen"]  # the CPU preset's path: rank 0 trains the head on cached features alone
 config = TrainConfig(
-    architecture="simple_cnn",
-    pretrained=False,
+    architecture="efficientnet_lite0" if frozen else "simple_cnn",
+    pretrained=frozen,
+    freeze_backbone=frozen,
     epochs=2,
     input_size=64,
     batch_size=4,

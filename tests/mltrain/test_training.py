@@ -115,20 +115,24 @@ def test_fit_keeps_the_best_epochs_weights_and_resumes_from_the_last_epoch(tmp_p
     assert torch.equal(resumed_model.weight, straight.weight)
 
 
-def test_two_process_ddp_run_matches_the_single_process_outputs(subset_dir, tmp_path):
+def _run_ddp_script(subset_dir, tmp_path, *mode: str) -> None:
     script = Path(__file__).with_name("ddp_train.py")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     distributed = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script),
-         str(subset_dir), str(tmp_path / "ddp")],
+         str(subset_dir), str(tmp_path / "ddp"), *mode],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert distributed.returncode == 0, distributed.stderr[-3000:]
     single = subprocess.run(
-        [sys.executable, str(script), str(subset_dir), str(tmp_path / "single")],
+        [sys.executable, str(script), str(subset_dir), str(tmp_path / "single"), *mode],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert single.returncode == 0, single.stderr[-3000:]
+
+
+def test_two_process_ddp_run_matches_the_single_process_outputs(subset_dir, tmp_path):
+    _run_ddp_script(subset_dir, tmp_path)
 
     ddp_metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     single_metrics = json.loads((tmp_path / "single" / "metrics.json").read_text())
@@ -147,3 +151,15 @@ def test_two_process_ddp_run_matches_the_single_process_outputs(subset_dir, tmp_
     assert sorted(path.name for path in (tmp_path / "ddp").iterdir()) == sorted(
         path.name for path in (tmp_path / "single").iterdir()
     )
+
+
+def test_frozen_backbone_under_torchrun_trains_on_rank_zero_like_a_single_process(subset_dir, tmp_path):
+    _run_ddp_script(subset_dir, tmp_path, "frozen")
+
+    ddp_metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    single_metrics = json.loads((tmp_path / "single" / "metrics.json").read_text())
+    # Same features, seed and sampler on one process: the same model, whatever the world size.
+    assert ddp_metrics["world_size"] == 2
+    assert {key: ddp_metrics[key] for key in ("macro_f1", "temperature", "confusion_matrix", "epochs_run")} == {
+        key: single_metrics[key] for key in ("macro_f1", "temperature", "confusion_matrix", "epochs_run")
+    }
