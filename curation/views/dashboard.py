@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from classifier.drift import drift_signal
 from classifier.models import ModelVersion
 from curation.models import Artwork, Style
 from curation.selectors import (
@@ -61,7 +62,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     peak_style = max((row["predicted"] for row in stats["style_counts"]), default=0) or 1
     for row in stats["style_counts"]:
         row["width"] = round(100 * row["predicted"] / peak_style)
-    return render(request, "curation/overview.html", {"stats": stats, "status_rows": status_rows, "nav": "overview"})
+    context = {"stats": stats, "status_rows": status_rows, "nav": "overview", "drift": drift_signal()}
+    return render(request, "curation/overview.html", context)
 
 
 @require_GET

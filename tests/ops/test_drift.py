@@ -6,7 +6,7 @@ import pytest
 
 from classifier.drift import drift_signal, reference_mean_confidence
 from classifier.services.registry import model_version_activate
-from tests.factories import ModelVersionFactory, PredictionFactory
+from tests.factories import ModelVersionFactory, PredictionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,18 @@ def test_reference_falls_back_to_the_calibrated_reliability_bins():
     }
     assert reference_mean_confidence(metrics) == pytest.approx((3 * 0.5 + 0.9) / 4)
     assert reference_mean_confidence({}) is None
+
+
+def test_the_overview_shows_the_drift_signal(client, settings):
+    settings.ATELIER = {**settings.ATELIER, "DRIFT_WINDOW": 4}
+    version = model_version_activate(
+        version=ModelVersionFactory(name="drift-page", metrics={"val_mean_confidence": 0.8})
+    )
+    for confidence in (0.4, 0.5, 0.6, 0.5):
+        PredictionFactory(model_version=version, confidence=confidence)
+    client.force_login(UserFactory(username="drift-curator", roles=["curator"]))
+    html = client.get("/").content.decode()
+    assert 'data-drift-status="drift"' in html
+    assert "Mean confidence of the last 4 predictions: <strong>0.500</strong>" in html
+    assert "vs 0.800 on held-out data" in html
+    assert "possible drift" in html
