@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import timm
 import torch
@@ -273,6 +275,34 @@ def _hub_hint(spec: ArchitectureSpec) -> str:
     )
 
 
+def _hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+
+
+def _hub_weights_cached(spec: ArchitectureSpec) -> bool:
+    """Whether timm's weight file for ``spec`` is already in the local Hugging Face cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    cfg = timm.models.get_pretrained_cfg(spec.timm_name)
+    if not cfg.hf_hub_id:
+        return False
+    names = [cfg.hf_hub_filename] if cfg.hf_hub_filename else ["model.safetensors", "pytorch_model.bin"]
+    return any(isinstance(try_to_load_from_cache(cfg.hf_hub_id, name), str) for name in names)
+
+
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """A TCP connection to the hub within ``timeout_s``; assumed reachable behind a proxy (we cannot probe it)."""
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    parsed = urlparse(_hub_endpoint())
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
 def create_model(
     name: str, *, num_classes: int, pretrained: bool = False, weights: str | Path | None = None
 ) -> nn.Module:
@@ -321,11 +351,15 @@ def create_model(
         _load_backbone_strictly(model, state_dict, str(path))
         return model
 
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+    if not offline and not _hub_weights_cached(spec) and not _hub_reachable():
+        # huggingface_hub would retry an unreachable hub for about a minute before giving up.
+        raise PretrainedWeightsUnavailable(_hub_hint(spec) + f" (the hub at {_hub_endpoint()} is not reachable)")
     try:
         # With HF_HUB_OFFLINE=1 this only looks at the local cache and fails within milliseconds.
         return timm.create_model(spec.timm_name, pretrained=True, num_classes=num_classes)
     except Exception as exc:  # timm/huggingface_hub raise many kinds for "not cached / unreachable"
-        if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        if offline:
             raise PretrainedWeightsUnavailable(_hub_hint(spec) + " (HF_HUB_OFFLINE is set)") from exc
         raise PretrainedWeightsUnavailable(_hub_hint(spec) + f" (hub error: {exc})") from exc
 

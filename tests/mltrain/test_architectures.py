@@ -152,6 +152,21 @@ def test_unavailable_pretrained_weights_fail_at_once_with_how_to_provide_them(na
     assert time.monotonic() - started < 30  # no network wait: offline mode answers from the cache alone
 
 
+def test_an_unreachable_hub_fails_at_once_instead_of_retrying(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: connection refused
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    started = time.monotonic()
+
+    with pytest.raises(PretrainedWeightsUnavailable) as raised:
+        create_model("vit_b16_in21k", num_classes=27, pretrained=True)
+
+    assert str(raised.value).endswith("(the hub at http://127.0.0.1:9 is not reachable)")
+    assert "--weights PATH" in str(raised.value)
+    assert time.monotonic() - started < 10
+
+
 def test_missing_weights_file_and_pretrained_baseline_are_refused(tmp_path):
     with pytest.raises(PretrainedWeightsUnavailable, match="does not exist"):
         create_model("resnet50", num_classes=27, weights=tmp_path / "missing.pth")
