@@ -248,6 +248,7 @@ def run_experiment(
             "epochs_run": len(result.history),
             "stopped_early": result.stopped_early,
             "stopped_by_time_budget": result.stopped_by_time_budget,
+            "resumed_from_epoch": result.resumed_from_epoch,
             "world_size": world_size,
         }
     )

@@ -304,3 +304,41 @@ def test_run_training_job_with_a_bad_config_fails_the_run_with_the_reason(tmp_pa
     run.refresh_from_db()
     assert (run.status, run.error) == ("failed", "Unknown training options: learning_rate")
     assert ModelVersion.objects.count() == 0
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.django_db
+def test_resume_continues_an_interrupted_run_in_its_own_folder(subset_dir, tmp_path):
+    from mltrain.config import TrainConfig
+    from mltrain.experiment import run_experiment
+
+    output = tmp_path / "models"
+    run_dir = output / "efficientnet_lite0-20260101-000000"
+
+    def interrupt_after_epoch_2(fraction: float, step: str) -> None:
+        if step.startswith("epoch 2/"):
+            raise _Interrupted
+
+    config = TrainConfig(freeze_backbone=True, input_size=64, epochs=4, patience=10, num_workers=0, device="cpu")
+    with pytest.raises(_Interrupted):
+        run_experiment(
+            config,
+            samples=samples_from_folder(subset_dir),
+            run_dir=run_dir,
+            cache_dir=output / ".feature-cache",
+            progress=interrupt_after_epoch_2,
+            show_progress=False,
+        )
+    assert sorted(path.name for path in run_dir.iterdir() if path.suffix == ".pt") == ["best_state.pt", "last.pt"]
+
+    _train(subset_dir, output, resume=True, epochs=4, patience=10)
+
+    run = TrainingRun.objects.get()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert run.output_dir == str(run_dir)
+    assert metrics["resumed_from_epoch"] == 2
+    assert [item["epoch"] for item in json.loads((run_dir / "history.json").read_text())] == [1, 2, 3, 4]
+    assert ModelVersion.objects.get().checkpoint_path == str(run_dir / "model.pt")
