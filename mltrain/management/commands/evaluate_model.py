@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from classifier.models import ModelVersion
 from classifier.services.registry import active_model_version, file_sha256
 from mltrain.checkpoint import CheckpointError
+from mltrain.config import resolve_device
 from mltrain.data import samples_from_folder
 from mltrain.evaluation import evaluate_checkpoint
 from mltrain.report import format_report
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--data", required=True, help="folder tree: one sub-folder per style")
         parser.add_argument("--output", help="write metrics.json and the pictures here")
         parser.add_argument("--batch-size", type=int, default=32)
-        parser.add_argument("--device", default="cpu")
+        parser.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
 
     def handle(self, *args, **options) -> None:
         version = _find_version(options["version"])
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         if file_sha256(path) != version.checkpoint_sha256:
             raise CommandError(f"Checkpoint of {version.name} does not match its recorded sha256; refusing it")
         try:
+            device = resolve_device(options["device"])
             samples = samples_from_folder(options["data"])
             report = evaluate_checkpoint(
                 path,
@@ -40,7 +42,7 @@ class Command(BaseCommand):
                 temperature=version.temperature,
                 review_threshold_value=version.review_threshold,
                 batch_size=options["batch_size"],
-                device=options["device"],
+                device=device,
             )
         except (ValueError, FileNotFoundError, CheckpointError) as exc:
             raise CommandError(str(exc)) from exc
