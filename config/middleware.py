@@ -117,7 +117,9 @@ class DatabaseOutageRetryMiddleware:
             return response
         deadline = time.monotonic() + settings.ATELIER["DB_OUTAGE_RETRY_SECONDS"]
         attempt = 0
-        while outage is not None and self._retryable(request) and time.monotonic() < deadline:
+        # A few attempts at most: an OperationalError that is not an outage (a statement timeout, say) must not
+        # make one request run over and over.
+        while outage is not None and self._retryable(request) and time.monotonic() < deadline and attempt < 3:
             attempt += 1
             access_logger.warning(
                 "database unavailable (%s); retrying %s %s", outage, request.method, request.path,
