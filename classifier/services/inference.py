@@ -64,18 +64,18 @@ def artworks_classify(*, artwork_ids: Sequence[int]) -> ClassificationReport:
         seconds=time.perf_counter() - started,
         outcomes=outcomes,
     )
-    styles = {style.code: style for style in Style.objects.all()}
+    predicted: list[tuple[int, ImagePrediction]] = []
     for artwork, outcome in zip(candidates, outcomes, strict=True):
         if isinstance(outcome, ImageFailure):
             if artwork_classification_fail(artwork_id=artwork.pk, reason=outcome.reason):
                 report.failed.append(artwork.pk)
             else:
                 report.skipped.append(artwork.pk)
-            continue
-        prediction = prediction_record(
-            artwork_id=artwork.pk, model_version=loaded.version, outcome=outcome, styles=styles
-        )
-        (report.predicted if prediction is not None else report.skipped).append(artwork.pk)
+        else:
+            predicted.append((artwork.pk, outcome))
+    stored = {prediction.artwork_id for prediction in predictions_record(model_version=loaded.version, items=predicted)}
+    for artwork_id, _ in predicted:
+        (report.predicted if artwork_id in stored else report.skipped).append(artwork_id)
     logger.info(
         "classified with %s: %d predicted, %d failed, %d skipped",
         loaded.version.name,
@@ -91,34 +91,61 @@ def prediction_record(
     artwork_id: int,
     model_version: ModelVersion,
     outcome: ImagePrediction,
-    styles: dict[str, Style] | None = None,
 ) -> Prediction | None:
     """Store ``outcome`` as the artwork's prediction by ``model_version`` and route it, in one transaction.
 
     Returns None (and changes nothing) when the artwork is gone or already has a prediction by this version.
     """
-    styles = styles if styles is not None else {style.code: style for style in Style.objects.all()}
+    stored = predictions_record(model_version=model_version, items=[(artwork_id, outcome)])
+    return stored[0] if stored else None
+
+
+def predictions_record(
+    *, model_version: ModelVersion, items: Sequence[tuple[int, ImagePrediction]]
+) -> list[Prediction]:
+    """Store and route a batch of predictions in one transaction (one commit, not one per artwork).
+
+    The artwork rows are locked in id order (concurrent workers cannot deadlock), artworks that are gone or
+    already have a prediction by this version are skipped, the rest get their prediction and are routed.
+    """
+    if not items:
+        return []
+    styles = {style.code: style for style in Style.objects.all()}
+    artwork_ids = [artwork_id for artwork_id, _ in items]
     with transaction.atomic():
-        artwork = Artwork.objects.select_for_update().filter(pk=artwork_id).first()
-        if artwork is None:
-            logger.info("artwork %s disappeared before its prediction was stored", artwork_id)
-            return None
-        if Prediction.objects.filter(artwork=artwork, model_version=model_version).exists():
-            return None
-        prediction = Prediction.objects.create(
-            artwork=artwork,
-            model_version=model_version,
-            predicted_style=styles[outcome.predicted_class],
-            top3=[{"style": code, "prob": prob} for code, prob in outcome.top3],
-            confidence=outcome.confidence,
-            entropy=outcome.entropy,
-            probabilities=outcome.probabilities,
-            latency_ms=outcome.latency_ms,
-            batch_size=outcome.batch_size,
+        artworks = {
+            artwork.pk: artwork
+            for artwork in Artwork.objects.select_for_update().filter(pk__in=artwork_ids).order_by("pk")
+        }
+        already = set(
+            Prediction.objects.filter(artwork_id__in=artwork_ids, model_version=model_version).values_list(
+                "artwork_id", flat=True
+            )
         )
-        routing = prediction_route(prediction=prediction, artwork=artwork)
-    prediction_observe(model_version=model_version.name, route=routing.route, confidence=prediction.confidence)
-    return prediction
+        gone = sorted(set(artwork_ids) - set(artworks))
+        if gone:
+            logger.info("artworks %s disappeared before their predictions were stored", gone)
+        predictions = Prediction.objects.bulk_create(
+            [
+                Prediction(
+                    artwork=artworks[artwork_id],
+                    model_version=model_version,
+                    predicted_style=styles[outcome.predicted_class],
+                    top3=[{"style": code, "prob": prob} for code, prob in outcome.top3],
+                    confidence=outcome.confidence,
+                    entropy=outcome.entropy,
+                    probabilities=outcome.probabilities,
+                    latency_ms=outcome.latency_ms,
+                    batch_size=outcome.batch_size,
+                )
+                for artwork_id, outcome in dict(items).items()
+                if artwork_id in artworks and artwork_id not in already
+            ]
+        )
+        routes = [prediction_route(prediction=prediction, artwork=prediction.artwork) for prediction in predictions]
+    for prediction, routing in zip(predictions, routes, strict=True):
+        prediction_observe(model_version=model_version.name, route=routing.route, confidence=prediction.confidence)
+    return predictions
 
 
 def artwork_classification_fail(*, artwork_id: int, reason: str) -> bool:

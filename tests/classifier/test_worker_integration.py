@@ -104,12 +104,12 @@ def worker(require_postgres, redis_url, settings, tmp_path):
     redis.Redis.from_url(redis_url).flushdb()
 
 
-def wait_until(condition, *, timeout: float, worker: Worker, what: str) -> None:
+def wait_until(condition, *, timeout: float, worker: Worker, what: str, poll: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
-        time.sleep(0.05)
+        time.sleep(poll)
     pytest.fail(f"timed out waiting for {what}; worker log:\n{worker.log()}")
 
 
@@ -143,15 +143,27 @@ def test_thirty_uploads_are_each_predicted_once_and_routed(worker, make_version)
     assert ReviewEvent.objects.filter(action="opened").count() == below
 
 
-def test_sigkill_mid_batch_loses_and_duplicates_nothing(worker, make_version):
-    make_version("v1")
-    artworks = [ingest(index, request_classification=False) for index in range(30)]
-    classification_request(artwork_ids=[artwork.pk for artwork in artworks])  # six chunks of five
+def _largest_jpegs(sample_dir: Path, sample_labels: list[dict[str, str]], count: int) -> list[Path]:
+    rows = [row for row in sample_labels if row["format"] == "JPEG"]
+    rows.sort(key=lambda row: (-int(row["width"]) * int(row["height"]), row["file"]))
+    return [sample_dir / row["file"] for row in rows[:count]]
 
-    wait_until(lambda: Prediction.objects.exists(), timeout=120, worker=worker, what="the first prediction")
+
+def test_sigkill_mid_batch_loses_and_duplicates_nothing(worker, make_version, sample_dir, sample_labels):
+    make_version("v1")
+    artworks = []
+    # The largest paintings: decoding them keeps the worker busy long enough to be killed in the middle.
+    for path in _largest_jpegs(sample_dir, sample_labels, 30):
+        with open(path, "rb") as handle:
+            artworks.append(artwork_ingest(file=handle, filename=path.name, request_classification=False).artwork)
+    # Six tasks of five; each batch commits as a whole, so the kill lands while a later batch is in flight.
+    classification_request(artwork_ids=[artwork.pk for artwork in artworks], chunk_size=5)
+
+    wait_until(lambda: Prediction.objects.exists(), timeout=120, worker=worker, what="the first prediction", poll=0.01)
     worker.kill()
     predicted_at_kill = Prediction.objects.count()
     assert predicted_at_kill < 30
+    assert predicted_at_kill % 5 == 0  # whole batches or nothing: the killed one left no partial rows
 
     worker.start()
     wait_until(lambda: Prediction.objects.count() == 30, timeout=120, worker=worker, what="all 30 after restart")
