@@ -7,8 +7,8 @@ turns 503 within the TTL. An inference worker's heartbeat thread also loads the 
 when another version is activated), so the worker is ready before its first task and the heartbeat tells the
 truth about what is loaded.
 
-``python -m config.health worker [--hostname NAME]`` exits 0 while that worker's heartbeat is fresh (the docker
-compose healthcheck of the workers); ``python -m config.health ready`` runs the readiness checks.
+``python -m config.healthcheck worker [--hostname NAME]`` exits 0 while that worker's heartbeat is fresh (the docker
+compose healthcheck of the workers); ``python -m config.healthcheck ready`` runs the readiness checks.
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import django
 
-    parser = argparse.ArgumentParser(prog="python -m config.health", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m config.healthcheck", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     worker = sub.add_parser("worker", help="exit 0 while this host's worker heartbeat is fresh")
     worker.add_argument("--hostname", default="", help="celery hostname (default: any on this host)")
@@ -307,7 +307,3 @@ def main(argv: list[str] | None = None) -> int:
         mine = [beat for beat in mine if beat.get("model")]
     print(json.dumps(mine, default=str))
     return 0 if mine else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

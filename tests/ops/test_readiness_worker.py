@@ -84,7 +84,7 @@ def _heartbeat_check(broker_url: str) -> int:
         "CELERY_BROKER_URL": broker_url,
     }
     command = [
-        sys.executable, "-m", "config.health", "worker", "--hostname", f"ops-readyz@{socket.gethostname()}",
+        sys.executable, "-m", "config.healthcheck", "worker", "--hostname", f"ops-readyz@{socket.gethostname()}",
         "--require-model",
     ]  # fmt: skip
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, timeout=60).returncode
