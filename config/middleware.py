@@ -132,7 +132,13 @@ class DatabaseOutageRetryMiddleware:
             outage = getattr(request, "_atelier_database_outage", None)
         if outage is None:
             return response
+        from django.db import DatabaseError, connections
         from django.http import JsonResponse
+
+        # Do not leave a dead connection for the next request on this thread.
+        for connection in connections.all(initialized_only=True):
+            with contextlib.suppress(DatabaseError):
+                connection.close()
 
         unavailable = JsonResponse(
             {"error": {"code": "database_unavailable", "message": "The database is unavailable; try again shortly."}},
