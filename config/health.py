@@ -126,7 +126,8 @@ _worker_hostname = ""
 
 
 def _consumed_queues(app) -> list[str]:
-    return list(app.amqp.queues.consume_from.keys()) if app.amqp.queues.consume_from else [INFERENCE_QUEUE]
+    consume_from = app.amqp.queues.consume_from
+    return list(consume_from.keys()) if consume_from else [app.conf.task_default_queue]
 
 
 def _start_heartbeat(*, hostname: str, queues: list[str], load_model: bool) -> None:
