@@ -182,7 +182,9 @@ ATELIER = {
     "INFERENCE_BATCH_SIZE": env.int("ATELIER_INFERENCE_BATCH_SIZE", default=32),
     "INFERENCE_BATCH_WAIT_SECONDS": env.float("ATELIER_INFERENCE_BATCH_WAIT_SECONDS", default=0.1),
     "INFERENCE_CHUNK_SIZE": env.int("ATELIER_INFERENCE_CHUNK_SIZE", default=64),
+    # Decode threads (default: one per core) and torch intra-op threads on the CPU (default: half the cores).
     "INFERENCE_DECODE_WORKERS": env.int("ATELIER_INFERENCE_DECODE_WORKERS", default=None),
+    "INFERENCE_TORCH_THREADS": env.int("ATELIER_INFERENCE_TORCH_THREADS", default=None),
     # None: measure at load whether bf16 autocast is faster on this CPU.
     "INFERENCE_CPU_BF16": env.bool("ATELIER_INFERENCE_CPU_BF16", default=None),
     "PREDICT_TIMEOUT_SECONDS": env.float("ATELIER_PREDICT_TIMEOUT_SECONDS", default=10.0),

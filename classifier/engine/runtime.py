@@ -72,6 +72,7 @@ def engine_build(*, version: ModelVersion) -> InferenceEngine:
         device=options.get("INFERENCE_DEVICE", "auto"),
         batch_size=options.get("INFERENCE_BATCH_SIZE", 32),
         decode_workers=options.get("INFERENCE_DECODE_WORKERS"),
+        torch_threads=options.get("INFERENCE_TORCH_THREADS"),
         cpu_bf16=options.get("INFERENCE_CPU_BF16"),
         name=version.name,
     )
