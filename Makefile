@@ -21,8 +21,9 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.runtime
-	DJANGO_DEBUG=true $(PY) manage.py bootstrap_demo --sample-dir "$(SAMPLE_DIR)"
-	DJANGO_DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+	DJANGO_DEBUG=true LOG_FORMAT=plain $(PY) manage.py bootstrap_demo --sample-dir "$(SAMPLE_DIR)"
+	@echo "Atelier: http://$(HOST):$(PORT)/  (sign in with the demo superuser above)"
+	DJANGO_DEBUG=true LOG_FORMAT=plain $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

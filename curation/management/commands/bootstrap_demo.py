@@ -54,4 +54,4 @@ class Command(BaseCommand):
             credentials_file.parent.mkdir(parents=True, exist_ok=True)
             credentials_file.write_text(password + "\n")
             credentials_file.chmod(0o600)
-        self.stdout.write(self.style.SUCCESS(f"Demo superuser: {DEMO_USERNAME} / {password}  (http://127.0.0.1:8000/)"))
+        self.stdout.write(self.style.SUCCESS(f"Demo superuser: {DEMO_USERNAME} / {password}"))
