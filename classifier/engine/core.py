@@ -141,8 +141,9 @@ class InferenceEngine:
         self._forward_lock = threading.Lock()
         self.model = model.eval()
         self._place_model(self.device)
+        self._traced: torch.jit.ScriptModule | None = None
         self.autocast_dtype = self._choose_autocast(cpu_bf16)
-        self._traced: torch.jit.ScriptModule | None = self._freeze() if cpu_jit else None
+        self._traced = self._freeze() if cpu_jit else None
         self.warm_up()
 
     # --- setup -------------------------------------------------------------------------------------------
