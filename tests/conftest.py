@@ -30,6 +30,29 @@ def _isolated_media(settings, tmp_path):
     yield
 
 
+def _is_transactional(item: pytest.Item) -> bool:
+    """The same test as pytest-django's ordering: transactional tests run after all others."""
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests start with what the migrations put in the database.
+
+    Their teardown flushes every table, including the 27 styles and the role groups that the data migration
+    created, so each one restores them (idempotently) instead of relying on ``serialized_rollback``, which cannot
+    restore them where Playwright gives the test its own database connection.
+    """
+    if _is_transactional(request.node):
+        request.getfixturevalue("transactional_db")
+        from tests.factories import reference_data_restore
+
+        reference_data_restore()
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Every test starts with an empty cache: API throttle counters (anonymous 100/hour) and login rate limits

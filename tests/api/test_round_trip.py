@@ -15,9 +15,8 @@ import requests
 from curation.models import Artwork, ReviewEvent, ReviewTask
 from tests.factories import UserFactory, sample_image
 
-# serialized_rollback: the live server needs a transactional database, whose flush would also remove the styles and
-# role groups that data migrations created; this restores them for the test.
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# The live server needs a transactional database (tests/conftest.py restores the styles and role groups for it).
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct horse battery staple"
 POLL_SECONDS = 120

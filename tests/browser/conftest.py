@@ -22,10 +22,10 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
-def browser(django_db_blocker):
+def browser():
     """Chromium for one test module. Not for the whole session: while Playwright's sync API runs, Django sees an
     event loop in this thread and hands the tests a separate set of database connections, which later
-    transactional tests (``serialized_rollback``) must not inherit."""
+    transactional tests must not inherit."""
     if not CHROMIUM.exists():
         _missing("needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -51,13 +51,6 @@ def browser(django_db_blocker):
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-    # Leave the database as a serialized_rollback test leaves it, empty: the flushes above ran without that data,
-    # so post_migrate refilled content types and permissions, which a later test restoring its serialized copy
-    # (tests/classifier/test_worker_integration.py) would collide with.
-    from django.core.management import call_command
-
-    with django_db_blocker.unblock():
-        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
 
 
 @pytest.fixture(scope="session")
@@ -86,13 +79,6 @@ def live_server(request):
         LiveServerThread.server_class = original
     yield server
     server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _reference_data(transactional_db):
-    from tests.factories import reference_data_restore
-
-    reference_data_restore()
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ from curation.models import ReviewEvent, ReviewTask
 from curation.services.review import review_claim_next, review_resolve
 from tests.factories import UserFactory, review_task_create
 
-# serialized_rollback: the migrations' data comes back for each test and the tables are left empty afterwards, as
-# the other transactional suites (also with serialized_rollback) expect.
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# Threads need committed rows: a transactional database (tests/conftest.py restores the reference data).
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def _run_in_threads(workers: list) -> list:

@@ -14,11 +14,11 @@ from classifier.models import Prediction
 from curation.models import Artwork
 from tests.factories import ArtworkFactory, ModelVersionFactory, PredictionFactory
 
-# serialized_rollback: pg_dump needs committed data; the flush afterwards must give back the data-migration rows.
+# pg_dump needs committed data: a transactional database (tests/conftest.py restores the reference data).
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.integration,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 REPO = Path(__file__).resolve().parents[2]

@@ -21,14 +21,13 @@ from curation.models import Artwork
 from curation.services.ingest import artwork_ingest
 from tests.factories import sample_image
 
-# serialized_rollback: the worker needs committed data, and the flush afterwards must give back the styles and
-# role groups (data migrations) that the other suites expect.
+# The worker needs committed data: a transactional database (tests/conftest.py restores the reference data).
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.slow,
     pytest.mark.postgres,
     pytest.mark.redis,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 REPO = Path(__file__).resolve().parents[2]
