@@ -9,7 +9,6 @@ small real model registered here: EfficientNet-Lite0 with its ImageNet weights (
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -121,23 +120,9 @@ def sign_in(page):
 
 @pytest.fixture(scope="session")
 def lite0_checkpoint(tmp_path_factory) -> Path:
-    import torch
+    from tests.checkpoints import lite0_checkpoint_write
 
-    from curation.styles import STYLE_CODES
-    from mltrain.architectures import create_model, default_preprocessing
-    from mltrain.checkpoint import save_checkpoint
-
-    torch.manual_seed(0)
-    model = create_model("efficientnet_lite0", num_classes=len(STYLE_CODES), pretrained=True)
-    path = tmp_path_factory.mktemp("browser-model") / "lite0.pt"
-    save_checkpoint(
-        path,
-        architecture="efficientnet_lite0",
-        state_dict=model.state_dict(),
-        classes=list(STYLE_CODES),
-        preprocessing=default_preprocessing("efficientnet_lite0"),
-    )
-    return path
+    return lite0_checkpoint_write(tmp_path_factory.mktemp("browser-model") / "lite0.pt")
 
 
 @pytest.fixture
@@ -145,21 +130,8 @@ def active_model(lite0_checkpoint, tmp_path):
     """A registered, active version with its own copy of the checkpoint; the engine is unloaded around the test
     because ids repeat after the database is flushed."""
     from classifier.engine.runtime import engine_unload
-    from classifier.services.registry import model_version_activate, model_version_register
-    from curation.styles import STYLE_CODES
-    from mltrain.architectures import default_preprocessing
+    from tests.checkpoints import lite0_version_register
 
     engine_unload()
-    path = tmp_path / "run" / "lite0.pt"
-    path.parent.mkdir()
-    shutil.copyfile(lite0_checkpoint, path)
-    version = model_version_register(
-        name="lite0-browser",
-        architecture="efficientnet_lite0",
-        checkpoint_path=path,
-        classes=list(STYLE_CODES),
-        preprocessing=default_preprocessing("efficientnet_lite0"),
-        review_threshold=0.5,
-    )
-    yield model_version_activate(version=version)
+    yield lite0_version_register(name="lite0-browser", checkpoint=lite0_checkpoint, folder=tmp_path / "run")
     engine_unload()

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-import torch
 
-from curation.styles import STYLE_CODES
+from tests.checkpoints import lite0_checkpoint_write, lite0_version_register
 
 
 @pytest.fixture(scope="session")
 def lite0_checkpoint(tmp_path_factory) -> Path:
-    from mltrain.architectures import create_model, default_preprocessing
-    from mltrain.checkpoint import save_checkpoint
-
-    torch.manual_seed(0)
-    model = create_model("efficientnet_lite0", num_classes=len(STYLE_CODES), pretrained=True)
-    path = tmp_path_factory.mktemp("ops-checkpoints") / "lite0.pt"
-    save_checkpoint(
-        path,
-        architecture="efficientnet_lite0",
-        state_dict=model.state_dict(),
-        classes=list(STYLE_CODES),
-        preprocessing=default_preprocessing("efficientnet_lite0"),
-    )
-    return path
+    return lite0_checkpoint_write(tmp_path_factory.mktemp("ops-checkpoints") / "lite0.pt")
 
 
 @pytest.fixture(autouse=True)
@@ -41,21 +26,10 @@ def _fresh_engine():
 @pytest.fixture
 def active_version(db, tmp_path, lite0_checkpoint):
     """``active_version(name="ops-v1", metrics=None)``: a registered, activated version with its own checkpoint."""
-    from classifier.services.registry import model_version_activate, model_version_register
-    from mltrain.architectures import default_preprocessing
 
     def make(name: str = "ops-v1", *, metrics: dict | None = None, review_threshold: float = 0.5):
-        path = tmp_path / f"{name}.pt"
-        shutil.copyfile(lite0_checkpoint, path)
-        version = model_version_register(
-            name=name,
-            architecture="efficientnet_lite0",
-            checkpoint_path=path,
-            classes=list(STYLE_CODES),
-            preprocessing=default_preprocessing("efficientnet_lite0"),
-            metrics=metrics,
-            review_threshold=review_threshold,
+        return lite0_version_register(
+            name=name, checkpoint=lite0_checkpoint, folder=tmp_path, metrics=metrics, review_threshold=review_threshold
         )
-        return model_version_activate(version=version)
 
     return make
