@@ -46,7 +46,8 @@ def test_compose_services_have_healthchecks_and_wait_for_dependencies():
     assert gpu["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"
     command = gpu["command"]
     assert command[command.index("-Q") + 1] == "inference"
-    assert command[command.index("--pool") + 1] == "solo"
+    assert command[command.index("--pool") + 1] == "prefork"
+    assert command[command.index("--prefetch-multiplier") + 1] == "64"
     assert command[command.index("--concurrency") + 1] == "1"
     assert services["web"]["command"][0] == "gunicorn"
 
