@@ -167,12 +167,26 @@ def artwork_classification_fail(*, artwork_id: int, reason: str) -> bool:
 
 
 def pending_artworks_requeue(*, older_than: timedelta | None = None) -> list[int]:
-    """Re-enqueue artworks left pending longer than ``older_than`` (a lost message, a worker that died)."""
-    from classifier.services.dispatch import classification_request
+    """Re-enqueue artworks left pending longer than ``older_than`` (a lost message, a worker that died).
 
+    Each re-enqueued artwork is touched, so the next sweep waits another ``older_than`` before sending it again
+    instead of flooding the queue with the same ids every interval. Without an active version nothing is sent:
+    there is nothing to predict with, and the artworks stay pending for the sweep after an activation.
+    """
+    from classifier.services.dispatch import classification_request
+    from classifier.services.registry import active_model_version
+
+    if active_model_version() is None:
+        return []
     age = older_than if older_than is not None else timedelta(seconds=settings.ATELIER["PENDING_SWEEP_AGE_SECONDS"])
-    artwork_ids = list(artworks_pending_since(before=timezone.now() - age).values_list("pk", flat=True))
-    classification_request(artwork_ids=artwork_ids)
+    with transaction.atomic():
+        artwork_ids = list(
+            artworks_pending_since(before=timezone.now() - age)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        Artwork.objects.filter(pk__in=artwork_ids).update(updated_at=timezone.now())
+        classification_request(artwork_ids=artwork_ids)
     if artwork_ids:
         logger.info("re-enqueued %d artworks left pending", len(artwork_ids))
     return artwork_ids

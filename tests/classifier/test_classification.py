@@ -224,6 +224,31 @@ def test_the_sweep_requeues_only_old_pending_artworks(make_version, django_captu
     assert Artwork.objects.get(pk=recent.pk).status == Artwork.Status.PENDING
 
 
+def test_the_sweep_waits_before_sending_the_same_artwork_again(make_version, django_capture_on_commit_callbacks):
+    make_version("v1", review_threshold=0.0)
+    artwork = ArtworkFactory(image_index=0)
+    Artwork.objects.filter(pk=artwork.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
+
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        first = pending_artworks_requeue(older_than=timedelta(minutes=5))
+        second = pending_artworks_requeue(older_than=timedelta(minutes=5))
+
+    assert (first, second) == ([artwork.pk], [])
+    assert len(sent) == 1
+
+
+def test_the_sweep_sends_nothing_without_an_active_version(django_capture_on_commit_callbacks):
+    artwork = ArtworkFactory(image_index=0)
+    Artwork.objects.filter(pk=artwork.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
+
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        requeued = pending_artworks_requeue(older_than=timedelta(minutes=5))
+
+    assert requeued == []
+    assert sent == []
+    assert Artwork.objects.get(pk=artwork.pk).status == Artwork.Status.PENDING
+
+
 def test_reclassify_command_reruns_selected_artworks_with_the_active_version(
     make_version, django_capture_on_commit_callbacks, capsys
 ):
